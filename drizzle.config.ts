@@ -1,0 +1,14 @@
+import { defineConfig } from 'drizzle-kit';
+
+// One config for the three databases (separate blast radius, SPEC "Data stores"):
+// DRIZZLE_DB=auth|app|logs picks the schema and its migrations folder. `npm run db:generate`
+// runs all three. Migrations are applied by `wrangler d1 migrations apply`; never `push` to D1.
+const db = process.env.DRIZZLE_DB ?? 'auth';
+if (!['auth', 'app', 'logs'].includes(db)) throw new Error(`DRIZZLE_DB must be auth, app or logs (got ${db})`);
+
+export default defineConfig({
+  dialect: 'sqlite',
+  schema: `./src/db/schema/${db}.ts`,
+  out: `./migrations/${db}`,
+  casing: 'snake_case',
+});

@@ -1,0 +1,85 @@
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { authRoutes } from './features/auth/auth.routes';
+import { jwksRoutes } from './features/auth/jwks.routes';
+import { docsPage, docsRoutes } from './features/docs/docs.routes';
+import { healthRoutes } from './features/health/health.routes';
+import { usersRoutes } from './features/users/users.routes';
+import { buildAuditEvent } from './lib/audit';
+import { getConfig } from './lib/config';
+import { AppError, errorBody, type ErrorCode } from './lib/errors';
+import { factory } from './lib/factory';
+import { log } from './lib/log';
+import { API_PREFIX } from './lib/route';
+import { jsonBody } from './middleware/body';
+import { requestLogger } from './middleware/logger';
+import { requestId } from './middleware/request-id';
+import { noStore, securityHeaders } from './middleware/security-headers';
+
+const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  400: 'VALIDATION_ERROR',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'BUSINESS_RULE',
+  426: 'UPGRADE_REQUIRED',
+  429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+const RATE_LIMIT_HEADERS = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After'];
+
+export const app = factory
+  .createApp()
+  .use(requestId())
+  .use(requestLogger())
+  .use(securityHeaders())
+  .use(
+    '/api/*',
+    cors({
+      origin: (origin, c) => (getConfig(c.env).corsOrigins.includes(origin) ? origin : null),
+      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      allowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Client-Platform', 'X-Client-Version'],
+      exposeHeaders: ['X-Request-Id', 'X-Client-Update', ...RATE_LIMIT_HEADERS],
+      maxAge: 600,
+    }),
+  )
+  .use('/api/*', noStore())
+  .use('/api/*', jsonBody({ maxBytes: (c) => getConfig(c.env as CloudflareBindings).bodyLimitBytes }))
+  .route(API_PREFIX, authRoutes)
+  .route(API_PREFIX, usersRoutes)
+  .route(API_PREFIX, healthRoutes)
+  .route(API_PREFIX, docsRoutes)
+  .route('/', jwksRoutes)
+  .route('/', docsPage);
+
+app.notFound((c) => c.json(errorBody('NOT_FOUND', 'Not found', c.var.requestId ?? ''), 404));
+
+app.onError((err, c) => {
+  const requestId = c.var.requestId ?? '';
+  if (err instanceof AppError) {
+    if (err.reason) log('info', 'request refused', { code: err.code, reason: err.reason, requestId });
+    for (const [k, v] of Object.entries(err.extraHeaders ?? {})) c.header(k, v);
+    return c.json(errorBody(err.code, err.message, requestId, err.details), err.status as ContentfulStatusCode);
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    const code = STATUS_CODES[err.status] ?? 'VALIDATION_ERROR';
+    return c.json(errorBody(code, code === 'VALIDATION_ERROR' ? 'Invalid input' : err.message, requestId), err.status as ContentfulStatusCode);
+  }
+  // Unknown: full context to logs (never to the wire), an audit record, a generic 500.
+  log('error', 'unhandled error', { requestId, route: c.req.routePath, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), stack: err instanceof Error ? err.stack : undefined });
+  try {
+    const event = buildAuditEvent(c, { action: 'error.unexpected', outcome: 'failure', level: 'error', details: { route: c.req.routePath, method: c.req.method } });
+    c.executionCtx.waitUntil(c.env.AUDIT_QUEUE.send(event).catch(() => {}));
+  } catch {
+    // No execution context or queue: the log line above is the record.
+  }
+  return c.json(errorBody('INTERNAL_ERROR', 'Internal server error', requestId), 500);
+});
+
+export type App = typeof app;

@@ -1,0 +1,93 @@
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { baseColumns, softDeleteColumn } from '../columns';
+
+export const users = sqliteTable(
+  'users',
+  {
+    ...baseColumns(),
+    ...softDeleteColumn(),
+    /** Normalised (trimmed, lower-cased) so variants are one account. */
+    email: text().notNull(),
+    /** PHC string: algorithm and parameters travel with the hash. */
+    passwordHash: text().notNull(),
+    emailVerifiedAt: integer({ mode: 'timestamp_ms' }),
+    /** Consecutive failed logins and the temporary lock they cause (never permanent). */
+    failedLoginCount: integer().notNull().default(0),
+    loginLockedUntil: integer({ mode: 'timestamp_ms' }),
+    passwordChangedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [
+    uniqueIndex('users_email_uq').on(t.email),
+    index('users_created_at_idx').on(t.createdAt),
+    index('users_deleted_at_idx').on(t.deletedAt),
+  ],
+);
+
+export const roles = sqliteTable(
+  'roles',
+  {
+    ...baseColumns(),
+    name: text().notNull(),
+    description: text().notNull().default(''),
+    /** JSON array of `resource:action` strings. */
+    permissions: text({ mode: 'json' }).$type<string[]>().notNull(),
+    builtIn: integer({ mode: 'boolean' }).notNull().default(false),
+  },
+  (t) => [uniqueIndex('roles_name_uq').on(t.name)],
+);
+
+export const userRoles = sqliteTable(
+  'user_roles',
+  {
+    ...baseColumns(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    roleId: integer()
+      .notNull()
+      .references(() => roles.id, { onDelete: 'cascade' }),
+  },
+  (t) => [uniqueIndex('user_roles_user_role_uq').on(t.userId, t.roleId), index('user_roles_role_idx').on(t.roleId)],
+);
+
+/**
+ * One row per login (a refresh-token family). The current refresh token is stored only as a
+ * SHA-256 hash; rotation is a single conditional UPDATE, so two concurrent refreshes of one
+ * token have exactly one winner.
+ */
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    ...baseColumns(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    refreshHash: text().notNull(),
+    generation: integer().notNull().default(0),
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    lastUsedAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    revokedAt: integer({ mode: 'timestamp_ms' }),
+    revokedReason: text(),
+    userAgent: text(),
+    ipPrefix: text(),
+  },
+  (t) => [
+    index('sessions_user_idx').on(t.userId),
+    index('sessions_expires_at_idx').on(t.expiresAt),
+    index('sessions_last_used_at_idx').on(t.lastUsedAt),
+    index('sessions_revoked_at_idx').on(t.revokedAt),
+  ],
+);
+
+/** Hashes of refresh tokens already spent: presenting one again revokes the family. */
+export const spentRefreshTokens = sqliteTable(
+  'spent_refresh_tokens',
+  {
+    ...baseColumns(),
+    sessionId: integer()
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    tokenHash: text().notNull(),
+  },
+  (t) => [uniqueIndex('spent_refresh_tokens_hash_uq').on(t.tokenHash), index('spent_refresh_tokens_session_idx').on(t.sessionId)],
+);

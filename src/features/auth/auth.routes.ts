@@ -1,0 +1,180 @@
+import * as z from 'zod/mini';
+import { audit } from '../../lib/audit';
+import { getConfig } from '../../lib/config';
+import { AppError } from '../../lib/errors';
+import { factory } from '../../lib/factory';
+import { maskEmail } from '../../lib/log';
+import { AUTHENTICATED, defineRoute, PUBLIC } from '../../lib/route';
+import { validate } from '../../lib/validation';
+import { guard } from '../../middleware/guard';
+import { ErrorResponse, NoContent } from '../docs/common.schemas';
+import { ChangePasswordBody, LoginBody, RefreshBody, RegisterBody, SessionListResponse, TokenPairResponse } from './auth.schemas';
+import * as service from './auth.service';
+
+const registerRoute = defineRoute({
+  method: 'post',
+  path: '/auth/register',
+  summary: 'Create an account and sign in',
+  tags: ['auth'],
+  access: PUBLIC,
+  rateLimit: 'auth',
+  request: { body: RegisterBody },
+  responses: {
+    201: { description: 'Account created; a token pair for its first session', schema: TokenPairResponse },
+    400: { description: 'Invalid input (every field at once), or a common password', schema: ErrorResponse },
+    409: { description: 'EMAIL_TAKEN', schema: ErrorResponse },
+  },
+});
+
+const loginRoute = defineRoute({
+  method: 'post',
+  path: '/auth/login',
+  summary: 'Sign in with email and password',
+  tags: ['auth'],
+  access: PUBLIC,
+  rateLimit: 'auth',
+  request: { body: LoginBody },
+  responses: {
+    200: { description: 'A token pair for a new session', schema: TokenPairResponse },
+    401: { description: 'INVALID_CREDENTIALS, alike for unknown email, wrong password and locked account', schema: ErrorResponse },
+  },
+});
+
+const refreshRoute = defineRoute({
+  method: 'post',
+  path: '/auth/refresh',
+  summary: 'Rotate a refresh token for a new token pair',
+  tags: ['auth'],
+  access: PUBLIC,
+  rateLimit: 'anonymous',
+  request: { body: RefreshBody },
+  responses: {
+    200: { description: 'A new pair; the presented refresh token is spent', schema: TokenPairResponse },
+    401: { description: 'INVALID_REFRESH_TOKEN; a spent token also revokes its whole family', schema: ErrorResponse },
+  },
+});
+
+const logoutRoute = defineRoute({
+  method: 'post',
+  path: '/auth/logout',
+  summary: 'End the current session (access and refresh tokens stop at once)',
+  tags: ['auth'],
+  access: AUTHENTICATED,
+  responses: { 204: NoContent, 401: { description: 'Not signed in', schema: ErrorResponse } },
+});
+
+const changePasswordRoute = defineRoute({
+  method: 'post',
+  path: '/auth/password',
+  summary: 'Change password; every other session is revoked',
+  tags: ['auth'],
+  access: AUTHENTICATED,
+  rateLimit: 'auth',
+  request: { body: ChangePasswordBody },
+  responses: { 204: NoContent, 400: { description: 'Wrong current password or weak new one', schema: ErrorResponse } },
+});
+
+const listSessionsRoute = defineRoute({
+  method: 'get',
+  path: '/auth/sessions',
+  summary: "List the caller's active sessions (one per device)",
+  tags: ['auth'],
+  access: AUTHENTICATED,
+  responses: { 200: { description: 'Active sessions', schema: SessionListResponse } },
+});
+
+const SessionIdParams = z.object({ id: z.uuid({ error: 'Invalid session id' }) });
+const revokeSessionRoute = defineRoute({
+  method: 'delete',
+  path: '/auth/sessions/:id',
+  summary: "Revoke one of the caller's sessions",
+  tags: ['auth'],
+  access: AUTHENTICATED,
+  request: { params: SessionIdParams },
+  responses: { 204: NoContent, 404: { description: 'No such session of the caller', schema: ErrorResponse } },
+});
+
+const deps = (c: { var: { db: service.AuthDeps['db'] }; env: CloudflareBindings }): service.AuthDeps => ({
+  db: c.var.db,
+  env: c.env,
+  config: getConfig(c.env),
+});
+
+const meta = (c: { req: { header: (n: string) => string | undefined } }): service.ClientMeta => ({
+  userAgent: c.req.header('User-Agent') ?? null,
+  ip: c.req.header('CF-Connecting-IP') ?? null,
+});
+
+export const authRoutes = factory
+  .createApp()
+  .post(registerRoute.path, guard(registerRoute), validate('json', RegisterBody), async (c) => {
+    const body = c.req.valid('json');
+    try {
+      const pair = await service.register(deps(c), body, meta(c));
+      audit(c, { action: 'auth.register', outcome: 'success', actorId: pair.user.id, targetId: pair.user.id });
+      return c.json(pair, 201);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'EMAIL_TAKEN') {
+        audit(c, { action: 'auth.register', outcome: 'failure', details: { reason: 'email_taken', email: maskEmail(body.email) } });
+      }
+      throw err;
+    }
+  })
+  .post(loginRoute.path, guard(loginRoute), validate('json', LoginBody), async (c) => {
+    const body = c.req.valid('json');
+    const result = await service.login(deps(c), body, meta(c));
+    if (!result.ok) {
+      audit(c, { action: 'auth.login', outcome: 'failure', targetId: result.userId, details: { reason: result.reason, email: maskEmail(body.email) } });
+      throw new AppError(401, 'INVALID_CREDENTIALS');
+    }
+    audit(c, { action: 'auth.login', outcome: 'success', actorId: result.userId, targetId: result.userId });
+    return c.json(result.pair, 200);
+  })
+  .post(refreshRoute.path, guard(refreshRoute), validate('json', RefreshBody), async (c) => {
+    const result = await service.refresh(deps(c), c.req.valid('json').refreshToken);
+    if (!result.ok) {
+      if (result.reuse) {
+        audit(c, { action: 'auth.refresh_reuse', outcome: 'failure', level: 'warn', targetId: result.userId, details: { sessionId: result.sessionId } });
+      }
+      throw new AppError(401, 'INVALID_REFRESH_TOKEN');
+    }
+    return c.json(result.pair, 200);
+  })
+  .post(logoutRoute.path, guard(logoutRoute), async (c) => {
+    const auth = c.var.auth!;
+    await service.revokeSession(c.var.db, auth.sessionInternalId, 'logout');
+    audit(c, { action: 'auth.logout', outcome: 'success', targetId: auth.userId, details: { sessionId: auth.sessionId } });
+    return c.body(null, 204);
+  })
+  .post(changePasswordRoute.path, guard(changePasswordRoute), validate('json', ChangePasswordBody), async (c) => {
+    const auth = c.var.auth!;
+    try {
+      await service.changePassword(deps(c), auth, c.req.valid('json'));
+    } catch (err) {
+      audit(c, { action: 'auth.password_change', outcome: 'failure', targetId: auth.userId });
+      throw err;
+    }
+    audit(c, { action: 'auth.password_change', outcome: 'success', targetId: auth.userId });
+    return c.body(null, 204);
+  })
+  .get(listSessionsRoute.path, guard(listSessionsRoute), async (c) => {
+    const auth = c.var.auth!;
+    const rows = await service.listSessions(c.var.db, auth.userInternalId);
+    return c.json({
+      data: rows.map((s) => ({
+        id: s.id,
+        current: s.id === auth.sessionId,
+        createdAt: s.createdAt.toISOString(),
+        lastUsedAt: s.lastUsedAt.toISOString(),
+        expiresAt: s.expiresAt.toISOString(),
+        userAgent: s.userAgent,
+      })),
+    });
+  })
+  .delete(revokeSessionRoute.path, guard(revokeSessionRoute), validate('param', SessionIdParams), async (c) => {
+    const auth = c.var.auth!;
+    const { id } = c.req.valid('param');
+    if (!(await service.revokeOwnSession(c.var.db, auth.userInternalId, id))) throw new AppError(404, 'NOT_FOUND');
+    audit(c, { action: 'auth.session_revoke', outcome: 'success', targetId: auth.userId, details: { sessionId: id } });
+    return c.body(null, 204);
+  });

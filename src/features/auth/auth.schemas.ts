@@ -1,0 +1,58 @@
+import * as z from 'zod/mini';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../security/password';
+import { UserResponse } from '../users/users.schemas';
+
+export const Email = z.pipe(
+  z.string({ error: 'Email is required' }).check(z.maxLength(254, 'Email is too long')),
+  z.pipe(
+    z.transform((s: string) => s.trim().toLowerCase()),
+    z.email({ error: 'Invalid email' }),
+  ),
+);
+
+/** Verified exactly as received: no trimming or normalisation of passwords. */
+export const Password = z.string({ error: 'Password is required' }).check(
+  z.minLength(PASSWORD_MIN_LENGTH, `Password must be at least ${PASSWORD_MIN_LENGTH} characters`),
+  z.maxLength(PASSWORD_MAX_LENGTH, `Password must be at most ${PASSWORD_MAX_LENGTH} characters`),
+);
+
+export const FullName = z.string().check(z.trim(), z.minLength(1, 'Full name must not be empty'), z.maxLength(100, 'Full name is too long'));
+
+export const RegisterBody = z.strictObject({
+  email: Email,
+  password: Password,
+  fullName: z.optional(FullName),
+});
+
+export const LoginBody = z.strictObject({
+  email: Email,
+  // Login accepts any length up to the max, so a policy change never locks old accounts out.
+  password: z.string({ error: 'Password is required' }).check(z.minLength(1, 'Password is required'), z.maxLength(PASSWORD_MAX_LENGTH, 'Password is too long')),
+});
+
+export const RefreshBody = z.strictObject({
+  refreshToken: z.string({ error: 'Refresh token is required' }).check(z.minLength(1), z.maxLength(256)),
+});
+
+export const ChangePasswordBody = z.strictObject({
+  currentPassword: z.string().check(z.minLength(1), z.maxLength(PASSWORD_MAX_LENGTH)),
+  newPassword: Password,
+});
+
+export const TokenPairResponse = z.object({
+  user: UserResponse,
+  accessToken: z.string(),
+  refreshToken: z.string(),
+  tokenType: z.literal('Bearer'),
+  expiresIn: z.number(),
+});
+
+export const SessionResponse = z.object({
+  id: z.string(),
+  current: z.boolean(),
+  createdAt: z.string(),
+  lastUsedAt: z.string(),
+  expiresAt: z.string(),
+  userAgent: z.nullable(z.string()),
+});
+export const SessionListResponse = z.object({ data: z.array(SessionResponse) });

@@ -1,0 +1,276 @@
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import { uuidv7 } from 'uuidv7';
+import type { Databases } from '../../db/client';
+import { sessions, spentRefreshTokens, users } from '../../db/schema/auth';
+import type { AppConfig } from '../../lib/config';
+import { randomToken, sha256Hex } from '../../lib/crypto';
+import { AppError } from '../../lib/errors';
+import { BUILT_IN_ROLES } from '../../lib/permissions';
+import { ACCESS_TOKEN_TTL_SECONDS, getKeyRing, signAccessToken } from '../../security/jwt';
+import { burnPasswordWork, hashPassword, needsRehash, passwordPolicyError, verifyPassword } from '../../security/password';
+import { createUserWithProfile, loadUserView, type UserView } from '../users/users.service';
+
+export interface AuthDeps {
+  db: Databases;
+  env: CloudflareBindings;
+  config: AppConfig;
+}
+
+export interface ClientMeta {
+  userAgent?: string | null;
+  ip?: string | null;
+}
+
+export interface TokenPair {
+  user: UserView;
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+}
+
+// Refresh token = "<session public id>.<32 random bytes, base64url>". Only its SHA-256 is stored.
+const REFRESH_TOKEN = /^([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/;
+
+/** Failed logins before the growing lock starts, and its cap (never a permanent lockout). */
+export const LOCK_AFTER_FAILURES = 5;
+export const LOCK_BASE_MS = 30_000;
+export const LOCK_MAX_MS = 15 * 60_000;
+
+export function lockDurationMs(failures: number): number {
+  if (failures < LOCK_AFTER_FAILURES) return 0;
+  return Math.min(LOCK_MAX_MS, LOCK_BASE_MS * 2 ** (failures - LOCK_AFTER_FAILURES));
+}
+
+function ipPrefix(ip: string | null | undefined): string | null {
+  if (!ip) return null;
+  if (ip.includes(':')) return `${ip.split(':').slice(0, 4).join(':')}::/64`;
+  return `${ip.split('.').slice(0, 3).join('.')}.0/24`;
+}
+
+async function newRefreshToken(sessionPublicId: string) {
+  const token = `${sessionPublicId}.${randomToken(32)}`;
+  return { token, hash: await sha256Hex(token) };
+}
+
+async function issueTokens(deps: AuthDeps, user: UserView, sessionPublicId: string, refreshToken: string): Promise<TokenPair> {
+  const ring = await getKeyRing(deps.env.JWT_SIGNING_KEYS);
+  const accessToken = await signAccessToken(ring, { issuer: deps.config.jwtIssuer, audience: deps.config.jwtAudience }, user.id, sessionPublicId);
+  return { user, accessToken, refreshToken, tokenType: 'Bearer', expiresIn: ACCESS_TOKEN_TTL_SECONDS };
+}
+
+/** Builds the statement that opens a session (a refresh-token family) for a user. */
+async function sessionInsert(deps: AuthDeps, userId: number | ReturnType<typeof sql>, meta: ClientMeta) {
+  const publicId = uuidv7();
+  const { token, hash } = await newRefreshToken(publicId);
+  const now = new Date();
+  const stmt = deps.db.auth.insert(sessions).values({
+    publicId,
+    userId: userId as number,
+    refreshHash: hash,
+    expiresAt: new Date(now.getTime() + deps.config.sessionAbsoluteTtlMs),
+    lastUsedAt: now,
+    userAgent: meta.userAgent?.slice(0, 256) ?? null,
+    ipPrefix: ipPrefix(meta.ip),
+  });
+  return { publicId, token, stmt };
+}
+
+export async function register(
+  deps: AuthDeps,
+  input: { email: string; password: string; fullName?: string },
+  meta: ClientMeta,
+): Promise<TokenPair> {
+  const policy = passwordPolicyError(input.password, input.email);
+  if (policy) throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'password', message: policy }] });
+  const existing = await deps.db.auth.select({ id: users.id }).from(users).where(eq(users.email, input.email)).get();
+  if (existing) throw new AppError(409, 'EMAIL_TAKEN');
+  const passwordHash = await hashPassword(input.password);
+  const userPublicId = uuidv7();
+  const session = await sessionInsert(deps, sql`(SELECT id FROM users WHERE public_id = ${userPublicId})`, meta);
+  const user = await createUserWithProfile(deps.db, {
+    publicId: userPublicId,
+    email: input.email,
+    passwordHash,
+    fullName: input.fullName ?? null,
+    roleName: BUILT_IN_ROLES.user,
+    extra: [session.stmt],
+  });
+  return issueTokens(deps, user, session.publicId, session.token);
+}
+
+export type LoginResult = { ok: true; pair: TokenPair; userId: string } | { ok: false; userId: string | null; reason: string };
+
+export async function login(deps: AuthDeps, input: { email: string; password: string }, meta: ClientMeta): Promise<LoginResult> {
+  const row = await deps.db.auth
+    .select({
+      id: users.id,
+      publicId: users.publicId,
+      passwordHash: users.passwordHash,
+      failedLoginCount: users.failedLoginCount,
+      loginLockedUntil: users.loginLockedUntil,
+    })
+    .from(users)
+    .where(and(eq(users.email, input.email), isNull(users.deletedAt)))
+    .get();
+  if (!row) {
+    // Same status, body and cost as a wrong password: hash against nothing.
+    await burnPasswordWork(input.password);
+    return { ok: false, userId: null, reason: 'unknown_email' };
+  }
+  const now = Date.now();
+  const locked = row.loginLockedUntil !== null && row.loginLockedUntil.getTime() > now;
+  const valid = await verifyPassword(input.password, row.passwordHash);
+  if (!valid || locked) {
+    if (!valid) {
+      const failures = row.failedLoginCount + 1;
+      const lockMs = lockDurationMs(failures);
+      await deps.db.auth
+        .update(users)
+        .set({
+          failedLoginCount: sql`${users.failedLoginCount} + 1`,
+          loginLockedUntil: lockMs > 0 ? new Date(now + lockMs) : row.loginLockedUntil,
+        })
+        .where(eq(users.id, row.id));
+    }
+    return { ok: false, userId: row.publicId, reason: locked ? 'locked' : 'wrong_password' };
+  }
+  const session = await sessionInsert(deps, row.id, meta);
+  const updates: Partial<typeof users.$inferInsert> = { failedLoginCount: 0, loginLockedUntil: null };
+  // Parameters changed since this hash was made: upgrade it now that we hold the password.
+  if (needsRehash(row.passwordHash)) updates.passwordHash = await hashPassword(input.password);
+  await deps.db.auth.batch([session.stmt, deps.db.auth.update(users).set(updates).where(eq(users.id, row.id))]);
+  const user = await loadUserView(deps.db, row.publicId);
+  if (!user) throw new AppError(401, 'INVALID_CREDENTIALS');
+  return { ok: true, pair: await issueTokens(deps, user, session.publicId, session.token), userId: row.publicId };
+}
+
+export type RefreshResult = { ok: true; pair: TokenPair } | { ok: false; reuse: boolean; userId: string | null; sessionId: string | null };
+
+/**
+ * Rotates a refresh token. The swap is one conditional UPDATE (exactly one winner under
+ * concurrency), batched with the record of the spent hash. A spent token presented again
+ * revokes its whole family.
+ */
+export async function refresh(deps: AuthDeps, refreshToken: string): Promise<RefreshResult> {
+  const m = REFRESH_TOKEN.exec(refreshToken);
+  if (!m) return { ok: false, reuse: false, userId: null, sessionId: null };
+  const sessionPublicId = m[1]!;
+  const oldHash = await sha256Hex(refreshToken);
+  const next = await newRefreshToken(sessionPublicId);
+  const now = new Date();
+  const idleCutoff = new Date(now.getTime() - deps.config.sessionIdleTtlMs);
+  const db = deps.db.auth;
+  const [rotated] = await db.batch([
+    db
+      .update(sessions)
+      .set({ refreshHash: next.hash, generation: sql`${sessions.generation} + 1`, lastUsedAt: now })
+      .where(
+        and(
+          eq(sessions.publicId, sessionPublicId),
+          eq(sessions.refreshHash, oldHash),
+          isNull(sessions.revokedAt),
+          gt(sessions.expiresAt, now),
+          gt(sessions.lastUsedAt, idleCutoff),
+          sql`${sessions.userId} IN (SELECT ${users.id} FROM ${users} WHERE ${users.deletedAt} IS NULL)`,
+        ),
+      )
+      .returning({ id: sessions.id, userId: sessions.userId }),
+    db.insert(spentRefreshTokens).select(
+      db
+        .select({
+          id: sql<number>`NULL`.as('id'),
+          publicId: sql<string>`${uuidv7()}`.as('public_id'),
+          createdAt: sql<Date>`${now.getTime()}`.as('created_at'),
+          updatedAt: sql<Date>`${now.getTime()}`.as('updated_at'),
+          sessionId: sessions.id,
+          tokenHash: sql<string>`${oldHash}`.as('token_hash'),
+        })
+        .from(sessions)
+        .where(and(eq(sessions.publicId, sessionPublicId), eq(sessions.refreshHash, next.hash))),
+    ),
+  ]);
+  const won = rotated[0];
+  if (won) {
+    const owner = await db.select({ publicId: users.publicId }).from(users).where(eq(users.id, won.userId)).get();
+    const user = owner ? await loadUserView(deps.db, owner.publicId) : null;
+    if (!user) return { ok: false, reuse: false, userId: null, sessionId: sessionPublicId };
+    return { ok: true, pair: await issueTokens(deps, user, sessionPublicId, next.token) };
+  }
+  const spent = await db
+    .select({ sessionId: spentRefreshTokens.sessionId })
+    .from(spentRefreshTokens)
+    .where(eq(spentRefreshTokens.tokenHash, oldHash))
+    .get();
+  if (!spent) return { ok: false, reuse: false, userId: null, sessionId: sessionPublicId };
+  const revoked = await db
+    .update(sessions)
+    .set({ revokedAt: now, revokedReason: 'refresh_reuse' })
+    .where(and(eq(sessions.id, spent.sessionId), isNull(sessions.revokedAt)))
+    .returning({ userId: sessions.userId });
+  const owner = revoked[0] ? await db.select({ publicId: users.publicId }).from(users).where(eq(users.id, revoked[0].userId)).get() : undefined;
+  return { ok: false, reuse: true, userId: owner?.publicId ?? null, sessionId: sessionPublicId };
+}
+
+export async function revokeSession(db: Databases, sessionInternalId: number, reason: string): Promise<void> {
+  await db.auth
+    .update(sessions)
+    .set({ revokedAt: new Date(), revokedReason: reason })
+    .where(and(eq(sessions.id, sessionInternalId), isNull(sessions.revokedAt)));
+}
+
+export async function revokeAllSessions(db: Databases, userInternalId: number, reason: string) {
+  return db.auth
+    .update(sessions)
+    .set({ revokedAt: new Date(), revokedReason: reason })
+    .where(and(eq(sessions.userId, userInternalId), isNull(sessions.revokedAt)));
+}
+
+export async function changePassword(
+  deps: AuthDeps,
+  auth: { userInternalId: number; sessionInternalId: number; email: string },
+  input: { currentPassword: string; newPassword: string },
+): Promise<void> {
+  const row = await deps.db.auth.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, auth.userInternalId)).get();
+  if (!row || !(await verifyPassword(input.currentPassword, row.passwordHash))) {
+    throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'currentPassword', message: 'Current password is incorrect' }] });
+  }
+  const policy = passwordPolicyError(input.newPassword, auth.email);
+  if (policy) throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'newPassword', message: policy }] });
+  const now = new Date();
+  const passwordHash = await hashPassword(input.newPassword);
+  // New password and the end of every other session, atomically.
+  await deps.db.auth.batch([
+    deps.db.auth.update(users).set({ passwordHash, passwordChangedAt: now }).where(eq(users.id, auth.userInternalId)),
+    deps.db.auth
+      .update(sessions)
+      .set({ revokedAt: now, revokedReason: 'password_change' })
+      .where(and(eq(sessions.userId, auth.userInternalId), isNull(sessions.revokedAt), sql`${sessions.id} <> ${auth.sessionInternalId}`)),
+  ]);
+}
+
+export async function listSessions(db: Databases, userInternalId: number) {
+  return db.auth
+    .select({
+      id: sessions.publicId,
+      internalId: sessions.id,
+      createdAt: sessions.createdAt,
+      lastUsedAt: sessions.lastUsedAt,
+      expiresAt: sessions.expiresAt,
+      userAgent: sessions.userAgent,
+    })
+    .from(sessions)
+    .where(and(eq(sessions.userId, userInternalId), isNull(sessions.revokedAt), gt(sessions.expiresAt, new Date())))
+    .orderBy(sql`${sessions.id} DESC`)
+    .limit(100);
+}
+
+export async function revokeOwnSession(db: Databases, userInternalId: number, sessionPublicId: string): Promise<boolean> {
+  const res = await db.auth
+    .update(sessions)
+    .set({ revokedAt: new Date(), revokedReason: 'user_revoked' })
+    .where(and(eq(sessions.publicId, sessionPublicId), eq(sessions.userId, userInternalId), isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id });
+  return res.length > 0;
+}
+

@@ -1,0 +1,11 @@
+import { app } from './app';
+import { runScheduled } from './cron/scheduled';
+import { handleQueue } from './queues';
+
+export { RateLimiter } from './durable-objects/rate-limiter';
+
+export default {
+  fetch: app.fetch,
+  queue: handleQueue,
+  scheduled: runScheduled,
+} satisfies ExportedHandler<CloudflareBindings>;

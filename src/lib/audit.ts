@@ -1,0 +1,54 @@
+import type { Context } from 'hono';
+import { uuidv7 } from 'uuidv7';
+import type { AuditAction, AuditEvent } from '../queues/audit-message';
+import type { AppEnv } from './factory';
+import { log } from './log';
+
+export interface AuditInput {
+  action: AuditAction;
+  outcome: 'success' | 'failure';
+  level?: AuditEvent['level'];
+  actorId?: string | null;
+  targetId?: string | null;
+  /** Non-secret context only: never a password, token, OTP or full email. */
+  details?: Record<string, unknown>;
+}
+
+// Control characters in client-supplied strings are escaped so a log viewer cannot be spoofed.
+function clean(value: string | undefined | null, max = 256): string | null {
+  if (!value) return null;
+  // eslint-disable-next-line no-control-regex
+  return value.slice(0, max).replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+export function buildAuditEvent(c: Context<AppEnv>, input: AuditInput): AuditEvent {
+  return {
+    eventId: uuidv7(),
+    occurredAt: Date.now(),
+    level: input.level ?? (input.outcome === 'failure' ? 'warn' : 'info'),
+    action: input.action,
+    outcome: input.outcome,
+    actorId: input.actorId ?? c.var.auth?.userId ?? null,
+    targetId: input.targetId ?? null,
+    requestId: c.var.requestId ?? null,
+    ip: clean(c.req.header('CF-Connecting-IP'), 64),
+    userAgent: clean(c.req.header('User-Agent')),
+    details: input.details ?? null,
+  };
+}
+
+/**
+ * Records a security event off the request path: the event goes to AUDIT_QUEUE (after the
+ * response, via waitUntil) and the queue consumer batch-inserts into LOGS_DB.
+ */
+export function audit(c: Context<AppEnv>, input: AuditInput): void {
+  const event = buildAuditEvent(c, input);
+  const send = c.env.AUDIT_QUEUE.send(event).catch((err: unknown) => {
+    log('error', 'audit enqueue failed', { action: event.action, eventId: event.eventId, requestId: event.requestId, error: String(err) });
+  });
+  try {
+    c.executionCtx.waitUntil(send);
+  } catch {
+    // No execution context (direct app.request in tests): the promise still settles on its own.
+  }
+}

@@ -1,0 +1,64 @@
+/** Typed view of the Worker's vars, parsed once per env object. */
+export interface RateLimitRule {
+  limit: number;
+  windowSeconds: number;
+}
+
+export interface AppConfig {
+  env: string;
+  version: string;
+  jwtIssuer: string;
+  jwtAudience: string;
+  corsOrigins: string[];
+  bodyLimitBytes: number;
+  sessionAbsoluteTtlMs: number;
+  sessionIdleTtlMs: number;
+  rateLimits: { auth: RateLimitRule; anonymous: RateLimitRule; standard: RateLimitRule; expensive: RateLimitRule };
+  retention: { deletedUsersDays: number; logsDays: number; notificationsDays: number };
+}
+
+const cache = new WeakMap<object, AppConfig>();
+
+function int(value: string | undefined, fallback: number): number {
+  const n = Number.parseInt(value ?? '', 10);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+export function parseRule(value: string | undefined, fallback: RateLimitRule): RateLimitRule {
+  const m = /^(\d+)\/(\d+)$/.exec(value?.trim() ?? '');
+  if (!m) return fallback;
+  const limit = Number(m[1]);
+  const windowSeconds = Number(m[2]);
+  return limit > 0 && windowSeconds > 0 ? { limit, windowSeconds } : fallback;
+}
+
+export function getConfig(env: Partial<CloudflareBindings>): AppConfig {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const config: AppConfig = {
+    env: env.APP_ENV ?? 'development',
+    version: env.APP_VERSION ?? '0.0.0',
+    jwtIssuer: env.JWT_ISSUER ?? 'app-ubr',
+    jwtAudience: env.JWT_AUDIENCE ?? 'app-ubr',
+    corsOrigins: (env.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    bodyLimitBytes: int(env.BODY_LIMIT_BYTES, 65_536),
+    sessionAbsoluteTtlMs: int(env.SESSION_ABSOLUTE_TTL, 2_592_000) * 1000,
+    sessionIdleTtlMs: int(env.SESSION_IDLE_TTL, 604_800) * 1000,
+    rateLimits: {
+      auth: parseRule(env.RATE_LIMIT_AUTH, { limit: 5, windowSeconds: 900 }),
+      anonymous: parseRule(env.RATE_LIMIT_ANONYMOUS, { limit: 100, windowSeconds: 3600 }),
+      standard: parseRule(env.RATE_LIMIT_STANDARD, { limit: 1000, windowSeconds: 3600 }),
+      expensive: parseRule(env.RATE_LIMIT_EXPENSIVE, { limit: 10, windowSeconds: 3600 }),
+    },
+    retention: {
+      deletedUsersDays: int(env.RETENTION_DELETED_USERS_DAYS, 30),
+      logsDays: int(env.RETENTION_LOGS_DAYS, 90),
+      notificationsDays: int(env.RETENTION_NOTIFICATIONS_DAYS, 30),
+    },
+  };
+  cache.set(env, config);
+  return config;
+}

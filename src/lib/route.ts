@@ -1,0 +1,53 @@
+import type * as z from 'zod/mini';
+import type { Permission } from './permissions';
+
+/**
+ * Who may call a route. Default deny: every route declares one, and the authorization-matrix
+ * test fails for any registered route without a spec.
+ * - public: anyone.
+ * - authenticated: any signed-in user (the handler only ever touches the caller's own data).
+ * - permission: the permission, or, with `ownerParam`, the user whose public id is in that path
+ *   parameter (ownership is checked by the guard, before the handler runs).
+ */
+export type Access =
+  | { kind: 'public' }
+  | { kind: 'authenticated' }
+  | { kind: 'permission'; permission: Permission; ownerParam?: string };
+
+export type RateTier = 'auth' | 'anonymous' | 'standard' | 'expensive' | 'none';
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodMiniType;
+}
+
+export interface RouteSpec {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Path under /api/v1 (Hono syntax, `:id`), or an absolute path starting with `/.well-known`. */
+  path: string;
+  summary: string;
+  tags: string[];
+  access: Access;
+  /** Rate-limit tier; default: `standard` when signed in, `anonymous` otherwise. */
+  rateLimit?: RateTier;
+  request?: { body?: z.ZodMiniType; query?: z.ZodMiniType; params?: z.ZodMiniType };
+  responses: Record<number, ResponseSpec>;
+}
+
+export const API_PREFIX = '/api/v1';
+
+/** Every route spec declared by a feature, in declaration order (read by OpenAPI and tests). */
+export const routeRegistry: RouteSpec[] = [];
+
+export function defineRoute<const S extends RouteSpec>(spec: S): S {
+  routeRegistry.push(spec);
+  return spec;
+}
+
+export const PUBLIC = { kind: 'public' } as const;
+export const AUTHENTICATED = { kind: 'authenticated' } as const;
+export const permission = (p: Permission, ownerParam?: string): Access => ({ kind: 'permission', permission: p, ownerParam });
+
+export function fullPath(spec: Pick<RouteSpec, 'path'>): string {
+  return spec.path.startsWith('/.well-known') ? spec.path : `${API_PREFIX}${spec.path}`;
+}

@@ -1,0 +1,34 @@
+import { createMiddleware } from 'hono/factory';
+import { audit } from '../lib/audit';
+import { AppError } from '../lib/errors';
+import type { AppEnv } from '../lib/factory';
+import type { RouteSpec } from '../lib/route';
+import { resolveAuth } from './auth';
+import { rateLimit } from './rate-limit';
+
+/**
+ * The route guard built from a route's spec: authentication, then the one permission check,
+ * then ownership, then the route's rate-limit tier. Default deny: a spec without an access
+ * rule does not type-check, and a route without a spec fails the authorization-matrix test.
+ * Callers without the permission get 403, except on routes about one user (`ownerParam`),
+ * where they get 404: another user's existence is not disclosed.
+ * @example router.get(spec.path, guard(spec), handler)
+ */
+export const guard = (spec: RouteSpec) => {
+  const limiter = rateLimit(spec);
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const access = spec.access;
+    if (access.kind !== 'public') {
+      const auth = await resolveAuth(c);
+      c.set('auth', auth);
+      if (access.kind === 'permission' && !auth.permissions.has(access.permission)) {
+        const owner = access.ownerParam ? c.req.param(access.ownerParam) : undefined;
+        if (owner === undefined || owner !== auth.userId) {
+          audit(c, { action: 'authz.denied', outcome: 'failure', targetId: owner ?? null, details: { route: `${spec.method.toUpperCase()} ${spec.path}`, permission: access.permission } });
+          throw access.ownerParam ? new AppError(404, 'NOT_FOUND') : new AppError(403, 'FORBIDDEN');
+        }
+      }
+    }
+    await limiter(c, next);
+  });
+};

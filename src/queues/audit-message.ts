@@ -1,0 +1,39 @@
+import * as z from 'zod/mini';
+
+/** The audit event as it travels through AUDIT_QUEUE (shared by producer and consumer). */
+export const AuditEvent = z.object({
+  eventId: z.string().check(z.minLength(1), z.maxLength(64)),
+  occurredAt: z.number(),
+  level: z.enum(['info', 'warn', 'error']),
+  action: z.string().check(z.minLength(1), z.maxLength(64)),
+  outcome: z.enum(['success', 'failure']),
+  actorId: z.nullable(z.string()),
+  targetId: z.nullable(z.string()),
+  requestId: z.nullable(z.string()),
+  ip: z.nullable(z.string()),
+  userAgent: z.nullable(z.string()),
+  details: z.nullable(z.record(z.string(), z.unknown())),
+});
+
+export type AuditEvent = z.infer<typeof AuditEvent>;
+
+/** The security events we record (action names, stable for queries). */
+export const AUDIT_ACTIONS = [
+  'auth.register',
+  'auth.login',
+  'auth.logout',
+  'auth.refresh_reuse',
+  'auth.password_change',
+  'auth.session_revoke',
+  'authz.denied',
+  'user.update',
+  'user.delete',
+  'user.restore',
+  'role.create',
+  'role.update',
+  'role.delete',
+  'role.grant',
+  'role.revoke',
+  'error.unexpected',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -1,0 +1,102 @@
+import setupWasm from 'argon2id/lib/setup.js';
+import simdModule from 'argon2id/dist/simd.wasm';
+import noSimdModule from 'argon2id/dist/no-simd.wasm';
+import { base64url, randomBytes, timingSafeEqualBytes } from '../lib/crypto';
+import { isCommonPassword } from './common-passwords';
+
+/**
+ * argon2id at the OWASP minimum (m=19456 KiB, t=2, p=1), measured in workerd (see README).
+ * The `.wasm` files are imported as modules: workerd forbids compiling WebAssembly from bytes
+ * at run time, so libraries that do that (hash-wasm) cannot run here.
+ */
+export const PASSWORD_PARAMS = { memorySize: 19_456, passes: 2, parallelism: 1, tagLength: 32 } as const;
+export const PASSWORD_MIN_LENGTH = 8;
+export const PASSWORD_MAX_LENGTH = 128;
+
+type ComputeHash = Awaited<ReturnType<typeof setupWasm>>;
+let hasher: Promise<ComputeHash> | undefined;
+
+// One wasm instance per isolate: its 65 MB linear memory is allocated once and reused
+// (hashing is synchronous, so concurrent requests cannot interleave inside it).
+function getHasher(): Promise<ComputeHash> {
+  hasher ??= setupWasm(
+    async (imports) => ({ instance: await WebAssembly.instantiate(simdModule, imports) }),
+    async (imports) => ({ instance: await WebAssembly.instantiate(noSimdModule, imports) }),
+  );
+  return hasher;
+}
+
+const encoder = new TextEncoder();
+
+function fromBase64url(s: string): Uint8Array {
+  const b64 = s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4);
+  return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+}
+
+interface ParsedHash {
+  memorySize: number;
+  passes: number;
+  parallelism: number;
+  salt: Uint8Array;
+  hash: Uint8Array;
+}
+
+// PHC-like string: $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash> (base64url, no padding).
+function parseHash(stored: string): ParsedHash | null {
+  const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/.exec(stored);
+  if (!m) return null;
+  return {
+    memorySize: Number(m[1]),
+    passes: Number(m[2]),
+    parallelism: Number(m[3]),
+    salt: fromBase64url(m[4]!),
+    hash: fromBase64url(m[5]!),
+  };
+}
+
+async function compute(password: string, salt: Uint8Array, p: { memorySize: number; passes: number; parallelism: number }, tagLength: number) {
+  const hash = await getHasher();
+  return hash({ password: encoder.encode(password), salt, parallelism: p.parallelism, passes: p.passes, memorySize: p.memorySize, tagLength });
+}
+
+/** Hashes a password exactly as received (no trimming or normalisation). */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const tag = await compute(password, salt, PASSWORD_PARAMS, PASSWORD_PARAMS.tagLength);
+  const { memorySize: m, passes: t, parallelism: p } = PASSWORD_PARAMS;
+  return `$argon2id$v=19$m=${m},t=${t},p=${p}$${base64url(salt)}$${base64url(tag)}`;
+}
+
+/** Constant-time verification. An unparseable hash costs a full hash too, then fails. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const parsed = parseHash(stored);
+  if (!parsed) {
+    await hashPassword(password);
+    return false;
+  }
+  const tag = await compute(password, parsed.salt, parsed, parsed.hash.byteLength);
+  return timingSafeEqualBytes(tag, parsed.hash);
+}
+
+/** Burns the same work as a verification, for unknown accounts (no timing oracle). */
+export async function burnPasswordWork(password: string): Promise<void> {
+  await hashPassword(password);
+}
+
+export function needsRehash(stored: string): boolean {
+  const parsed = parseHash(stored);
+  return (
+    !parsed ||
+    parsed.memorySize !== PASSWORD_PARAMS.memorySize ||
+    parsed.passes !== PASSWORD_PARAMS.passes ||
+    parsed.parallelism !== PASSWORD_PARAMS.parallelism ||
+    parsed.hash.byteLength !== PASSWORD_PARAMS.tagLength
+  );
+}
+
+/** Business rules beyond length: a common password is refused. Returns a message or null. */
+export function passwordPolicyError(password: string, email?: string): string | null {
+  if (isCommonPassword(password)) return 'Password is too common';
+  if (email && password.toLowerCase() === email.toLowerCase()) return 'Password must not be your email';
+  return null;
+}

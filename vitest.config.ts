@@ -1,0 +1,27 @@
+import path from 'node:path';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig(async () => {
+  const root = import.meta.dirname;
+  const [auth, app, logs] = await Promise.all(['auth', 'app', 'logs'].map((db) => readD1Migrations(path.join(root, 'migrations', db))));
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: './wrangler.toml' },
+        miniflare: {
+          bindings: { TEST_MIGRATIONS: { auth, app, logs } },
+          // Lets tests call exports.default.queue() / .scheduled() directly.
+          compatibilityFlags: ['service_binding_extra_handlers'],
+          queueConsumers: { 'app-ubr-audit': { maxBatchTimeout: 0.05 } },
+        },
+      }),
+    ],
+    test: {
+      setupFiles: ['./test/setup/apply-migrations.ts'],
+      include: ['test/**/*.test.ts'],
+      testTimeout: 30_000,
+      hookTimeout: 30_000,
+    },
+  };
+});
