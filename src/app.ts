@@ -5,6 +5,8 @@ import { authRoutes } from './features/auth/auth.routes';
 import { jwksRoutes } from './features/auth/jwks.routes';
 import { docsPage, docsRoutes } from './features/docs/docs.routes';
 import { healthRoutes } from './features/health/health.routes';
+import { logsRoutes } from './features/logs/logs.routes';
+import { rolesRoutes } from './features/roles/roles.routes';
 import { usersRoutes } from './features/users/users.routes';
 import { buildAuditEvent } from './lib/audit';
 import { getConfig } from './lib/config';
@@ -53,6 +55,8 @@ export const app = factory
   .use('/api/*', jsonBody({ maxBytes: (c) => getConfig(c.env as CloudflareBindings).bodyLimitBytes }))
   .route(API_PREFIX, authRoutes)
   .route(API_PREFIX, usersRoutes)
+  .route(API_PREFIX, rolesRoutes)
+  .route(API_PREFIX, logsRoutes)
   .route(API_PREFIX, healthRoutes)
   .route(API_PREFIX, docsRoutes)
   .route('/', jwksRoutes)

@@ -18,7 +18,7 @@ CREATE TABLE `audit_logs` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `audit_logs_publicId_unique` ON `audit_logs` (`public_id`);--> statement-breakpoint
 CREATE UNIQUE INDEX `audit_logs_event_id_uq` ON `audit_logs` (`event_id`);--> statement-breakpoint
-CREATE INDEX `audit_logs_occurred_at_idx` ON `audit_logs` (`occurred_at`,`id`);--> statement-breakpoint
+CREATE INDEX `audit_logs_occurred_at_idx` ON `audit_logs` (`occurred_at`,`public_id`);--> statement-breakpoint
 CREATE INDEX `audit_logs_action_idx` ON `audit_logs` (`action`,`occurred_at`);--> statement-breakpoint
 CREATE INDEX `audit_logs_actor_idx` ON `audit_logs` (`actor_id`,`occurred_at`);--> statement-breakpoint
 CREATE INDEX `audit_logs_target_idx` ON `audit_logs` (`target_id`,`occurred_at`);--> statement-breakpoint

@@ -20,7 +20,7 @@ export const auditLogs = sqliteTable(
   },
   (t) => [
     uniqueIndex('audit_logs_event_id_uq').on(t.eventId),
-    index('audit_logs_occurred_at_idx').on(t.occurredAt, t.id),
+    index('audit_logs_occurred_at_idx').on(t.occurredAt, t.publicId),
     index('audit_logs_action_idx').on(t.action, t.occurredAt),
     index('audit_logs_actor_idx').on(t.actorId, t.occurredAt),
     index('audit_logs_target_idx').on(t.targetId, t.occurredAt),

@@ -1,9 +1,30 @@
-import { factory } from '../../lib/factory';
-import { AUTHENTICATED, defineRoute } from '../../lib/route';
+import type { Context } from 'hono';
+import * as z from 'zod/mini';
+import { audit } from '../../lib/audit';
+import { AppError } from '../../lib/errors';
+import { factory, type AppEnv } from '../../lib/factory';
+import { AUTHENTICATED, defineRoute, permission } from '../../lib/route';
+import { issuesToDetails, validate } from '../../lib/validation';
 import { guard } from '../../middleware/guard';
-import { ErrorResponse } from '../docs/common.schemas';
-import { UserResponse } from './users.schemas';
-import { loadProfiles, toUserView } from './users.service';
+import { ErrorResponse, NoContent } from '../docs/common.schemas';
+import * as admin from './users-admin.service';
+import {
+  AdminPatch,
+  AdminUpdate,
+  SelfPatch,
+  SelfUpdate,
+  UserGetQuery,
+  UserIdParams,
+  UserListQuery,
+  UserPage,
+  UserPatchBody,
+  UserResponse,
+  UserRoleParams,
+  UserUpdateBody,
+} from './users.schemas';
+import { loadProfiles, loadUserView, toUserView } from './users.service';
+
+const notFound = { description: 'No such user, or not visible to the caller', schema: ErrorResponse };
 
 const meRoute = defineRoute({
   method: 'get',
@@ -14,9 +35,156 @@ const meRoute = defineRoute({
   responses: { 200: { description: 'The caller', schema: UserResponse }, 401: { description: 'Not signed in', schema: ErrorResponse } },
 });
 
-export const usersRoutes = factory.createApp().get(meRoute.path, guard(meRoute), async (c) => {
-  const auth = c.var.auth!;
-  // The auth check already read the user row; only the profile is left to fetch.
-  const profiles = await loadProfiles(c.var.db, [auth.userId]);
-  return c.json(toUserView(auth.user, profiles.get(auth.userId) ?? null));
+const listRoute = defineRoute({
+  method: 'get',
+  path: '/users',
+  summary: 'List users (cursor pagination, filters)',
+  tags: ['users'],
+  access: permission('users:read'),
+  request: { query: UserListQuery },
+  responses: { 200: { description: 'A page of users, newest first', schema: UserPage } },
 });
+
+const getRoute = defineRoute({
+  method: 'get',
+  path: '/users/:id',
+  summary: 'Read a user (the user itself, or users:read)',
+  tags: ['users'],
+  access: permission('users:read', 'id'),
+  request: { params: UserIdParams, query: UserGetQuery },
+  responses: { 200: { description: 'The user', schema: UserResponse }, 404: notFound },
+});
+
+const putRoute = defineRoute({
+  method: 'put',
+  path: '/users/:id',
+  summary: 'Replace the editable fields of a user (self: fullName; users:write: also email, emailVerified)',
+  tags: ['users'],
+  access: permission('users:write', 'id'),
+  request: { params: UserIdParams, body: UserUpdateBody },
+  responses: { 200: { description: 'The updated user', schema: UserResponse }, 404: notFound, 409: { description: 'EMAIL_TAKEN', schema: ErrorResponse } },
+});
+
+const patchRoute = defineRoute({
+  method: 'patch',
+  path: '/users/:id',
+  summary: 'Change some editable fields of a user',
+  tags: ['users'],
+  access: permission('users:write', 'id'),
+  request: { params: UserIdParams, body: UserPatchBody },
+  responses: { 200: { description: 'The updated user', schema: UserResponse }, 404: notFound, 409: { description: 'EMAIL_TAKEN', schema: ErrorResponse } },
+});
+
+const deleteRoute = defineRoute({
+  method: 'delete',
+  path: '/users/:id',
+  summary: 'Soft-delete a user (the user itself, or users:delete); every session ends at once',
+  tags: ['users'],
+  access: permission('users:delete', 'id'),
+  request: { params: UserIdParams },
+  responses: { 204: NoContent, 404: notFound, 422: { description: 'The last admin cannot be deleted', schema: ErrorResponse } },
+});
+
+const restoreRoute = defineRoute({
+  method: 'post',
+  path: '/users/:id/restore',
+  summary: 'Restore a soft-deleted user (sessions stay ended: the user signs in again)',
+  tags: ['users'],
+  access: permission('users:delete'),
+  request: { params: UserIdParams },
+  responses: { 200: { description: 'The restored user', schema: UserResponse }, 404: notFound },
+});
+
+const grantRoute = defineRoute({
+  method: 'put',
+  path: '/users/:id/roles/:roleId',
+  summary: 'Grant a role (idempotent). Nobody changes their own roles.',
+  tags: ['roles'],
+  access: permission('roles:write'),
+  request: { params: UserRoleParams },
+  responses: { 200: { description: 'The user with its roles', schema: UserResponse }, 403: { description: 'Own roles', schema: ErrorResponse }, 404: notFound },
+});
+
+const revokeRoute = defineRoute({
+  method: 'delete',
+  path: '/users/:id/roles/:roleId',
+  summary: 'Revoke a role; takes effect on the next request of every live token',
+  tags: ['roles'],
+  access: permission('roles:write'),
+  request: { params: UserRoleParams },
+  responses: { 204: NoContent, 403: { description: 'Own roles', schema: ErrorResponse }, 404: notFound, 422: { description: 'Last admin', schema: ErrorResponse } },
+});
+
+/** Self-service callers get the narrow schema; holders of users:write the admin one. */
+function parseChanges(c: Context<AppEnv>, adminSchema: z.ZodMiniType, selfSchema: z.ZodMiniType): admin.UserChanges {
+  const schema = c.var.auth!.permissions.has('users:write') ? adminSchema : selfSchema;
+  const result = z.safeParse(schema, c.var.jsonBody);
+  if (!result.success) throw new AppError(400, 'VALIDATION_ERROR', { details: issuesToDetails(result.error.issues) });
+  return result.data as admin.UserChanges;
+}
+
+function refuseOwnRoles(c: Context<AppEnv>, userId: string) {
+  if (userId === c.var.auth!.userId) {
+    audit(c, { action: 'authz.denied', outcome: 'failure', targetId: userId, details: { reason: 'own_roles' } });
+    throw new AppError(403, 'FORBIDDEN', { message: 'You cannot change your own roles' });
+  }
+}
+
+export const usersRoutes = factory
+  .createApp()
+  .get(meRoute.path, guard(meRoute), async (c) => {
+    const auth = c.var.auth!;
+    // The auth check already read the user row; only the profile is left to fetch.
+    const profiles = await loadProfiles(c.var.db, [auth.userId]);
+    return c.json(toUserView(auth.user, profiles.get(auth.userId) ?? null));
+  })
+  .get(listRoute.path, guard(listRoute), validate('query', UserListQuery), async (c) => {
+    return c.json(await admin.listUsers(c.var.db, c.req.valid('query')));
+  })
+  .get(getRoute.path, guard(getRoute), validate('param', UserIdParams), validate('query', UserGetQuery), async (c) => {
+    const { id } = c.req.valid('param');
+    const includeDeleted = c.req.valid('query').includeDeleted === true && c.var.auth!.permissions.has('users:read');
+    const user = await loadUserView(c.var.db, id, { includeDeleted });
+    if (!user) throw new AppError(404, 'NOT_FOUND');
+    return c.json(user);
+  })
+  .put(putRoute.path, guard(putRoute), validate('param', UserIdParams), async (c) => {
+    const { id } = c.req.valid('param');
+    const user = await admin.updateUser(c.var.db, id, parseChanges(c, AdminUpdate, SelfUpdate));
+    audit(c, { action: 'user.update', outcome: 'success', targetId: id, details: { fields: Object.keys(c.var.jsonBody as object) } });
+    return c.json(user);
+  })
+  .patch(patchRoute.path, guard(patchRoute), validate('param', UserIdParams), async (c) => {
+    const { id } = c.req.valid('param');
+    const user = await admin.updateUser(c.var.db, id, parseChanges(c, AdminPatch, SelfPatch));
+    audit(c, { action: 'user.update', outcome: 'success', targetId: id, details: { fields: Object.keys(c.var.jsonBody as object) } });
+    return c.json(user);
+  })
+  .delete(deleteRoute.path, guard(deleteRoute), validate('param', UserIdParams), async (c) => {
+    const { id } = c.req.valid('param');
+    await admin.softDeleteUser(c.var.db, id);
+    audit(c, { action: 'user.delete', outcome: 'success', targetId: id });
+    return c.body(null, 204);
+  })
+  .post(restoreRoute.path, guard(restoreRoute), validate('param', UserIdParams), async (c) => {
+    const { id } = c.req.valid('param');
+    const user = await admin.restoreUser(c.var.db, id);
+    audit(c, { action: 'user.restore', outcome: 'success', targetId: id });
+    return c.json(user);
+  })
+  .put(grantRoute.path, guard(grantRoute), validate('param', UserRoleParams), async (c) => {
+    const { id, roleId } = c.req.valid('param');
+    refuseOwnRoles(c, id);
+    const role = await admin.grantRole(c.var.db, id, roleId);
+    audit(c, { action: 'role.grant', outcome: 'success', targetId: id, details: { role } });
+    const user = await loadUserView(c.var.db, id);
+    if (!user) throw new AppError(404, 'NOT_FOUND');
+    return c.json(user);
+  })
+  .delete(revokeRoute.path, guard(revokeRoute), validate('param', UserRoleParams), async (c) => {
+    const { id, roleId } = c.req.valid('param');
+    refuseOwnRoles(c, id);
+    const role = await admin.revokeRole(c.var.db, id, roleId);
+    audit(c, { action: 'role.revoke', outcome: 'success', targetId: id, details: { role } });
+    return c.body(null, 204);
+  });

@@ -1,0 +1,80 @@
+import { asc, eq } from 'drizzle-orm';
+import type { Databases } from '../../db/client';
+import { roles } from '../../db/schema/auth';
+import { AppError } from '../../lib/errors';
+import { BUILT_IN_ROLES, PERMISSIONS } from '../../lib/permissions';
+
+type RoleRow = typeof roles.$inferSelect;
+
+export function toRoleView(r: RoleRow) {
+  return {
+    id: r.publicId,
+    name: r.name,
+    description: r.description,
+    permissions: [...r.permissions].sort(),
+    builtIn: r.builtIn,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  };
+}
+
+const isUnique = (err: unknown) => /UNIQUE constraint failed/i.test(String((err as { cause?: unknown }).cause ?? err));
+
+export async function listRoles(db: Databases) {
+  return (await db.auth.select().from(roles).orderBy(asc(roles.name)).limit(500)).map(toRoleView);
+}
+
+async function find(db: Databases, publicId: string): Promise<RoleRow> {
+  const row = await db.auth.select().from(roles).where(eq(roles.publicId, publicId)).get();
+  if (!row) throw new AppError(404, 'NOT_FOUND');
+  return row;
+}
+
+export async function getRole(db: Databases, publicId: string) {
+  return toRoleView(await find(db, publicId));
+}
+
+export async function createRole(db: Databases, input: { name: string; description?: string; permissions: string[] }) {
+  try {
+    const [row] = await db.auth
+      .insert(roles)
+      .values({ name: input.name, description: input.description ?? '', permissions: [...new Set(input.permissions)] })
+      .returning();
+    return toRoleView(row!);
+  } catch (err) {
+    if (isUnique(err)) throw new AppError(409, 'CONFLICT', { message: 'A role with this name already exists' });
+    throw err;
+  }
+}
+
+/**
+ * Built-in roles keep their names; the admin role keeps every permission (an admin locked out of
+ * role management could never repair it through the API).
+ */
+export async function updateRole(db: Databases, publicId: string, input: { name: string; description: string; permissions: string[] }) {
+  const current = await find(db, publicId);
+  const permissions = [...new Set(input.permissions)];
+  if (current.builtIn && input.name !== current.name) throw new AppError(422, 'BUSINESS_RULE', { message: 'Built-in roles cannot be renamed' });
+  if (current.name === BUILT_IN_ROLES.admin && PERMISSIONS.some((p) => !permissions.includes(p))) {
+    throw new AppError(422, 'BUSINESS_RULE', { message: 'The admin role keeps every permission' });
+  }
+  try {
+    const [row] = await db.auth
+      .update(roles)
+      .set({ name: input.name, description: input.description, permissions, updatedAt: new Date() })
+      .where(eq(roles.id, current.id))
+      .returning();
+    return toRoleView(row!);
+  } catch (err) {
+    if (isUnique(err)) throw new AppError(409, 'CONFLICT', { message: 'A role with this name already exists' });
+    throw err;
+  }
+}
+
+export async function deleteRole(db: Databases, publicId: string): Promise<string> {
+  const current = await find(db, publicId);
+  if (current.builtIn) throw new AppError(422, 'BUSINESS_RULE', { message: 'Built-in roles cannot be deleted' });
+  // user_roles rows go with it (ON DELETE CASCADE within AUTH_DB): holders lose it on their next request.
+  await db.auth.delete(roles).where(eq(roles.id, current.id));
+  return current.name;
+}
