@@ -23,8 +23,9 @@ export interface ResponseSpec {
 
 export interface RouteSpec {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
-  /** Path under /api/v1 (Hono syntax, `:id`), or an absolute path starting with `/.well-known`. */
+  /** Path under /api/v1 (Hono syntax, `:id`), unless `absolute` (e.g. /.well-known/jwks.json, /docs). */
   path: string;
+  absolute?: boolean;
   summary: string;
   tags: string[];
   access: Access;
@@ -48,6 +49,6 @@ export const PUBLIC = { kind: 'public' } as const;
 export const AUTHENTICATED = { kind: 'authenticated' } as const;
 export const permission = (p: Permission, ownerParam?: string): Access => ({ kind: 'permission', permission: p, ownerParam });
 
-export function fullPath(spec: Pick<RouteSpec, 'path'>): string {
-  return spec.path.startsWith('/.well-known') ? spec.path : `${API_PREFIX}${spec.path}`;
+export function fullPath(spec: Pick<RouteSpec, 'path' | 'absolute'>): string {
+  return spec.absolute ? spec.path : `${API_PREFIX}${spec.path}`;
 }

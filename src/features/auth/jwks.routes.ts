@@ -9,6 +9,7 @@ const JwksResponse = z.object({ keys: z.array(z.record(z.string(), z.unknown()))
 const jwksRoute = defineRoute({
   method: 'get',
   path: '/.well-known/jwks.json',
+  absolute: true,
   summary: 'Public keys that verify access tokens (current and, during a rotation, previous)',
   tags: ['auth'],
   access: PUBLIC,

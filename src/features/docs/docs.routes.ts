@@ -27,9 +27,21 @@ export const docsRoutes = factory
     return c.json(openApiDocument(getConfig(c.env).version));
   });
 
+const docsPageRoute = defineRoute({
+  method: 'get',
+  path: '/docs',
+  absolute: true,
+  summary: 'Interactive API reference (Scalar), an HTML page',
+  tags: ['ops'],
+  access: PUBLIC,
+  rateLimit: 'none',
+  responses: { 200: { description: 'HTML page' } },
+});
+
 /** `/docs` sits outside /api/v1 (an HTML page, not an API route). */
 export const docsPage = factory.createApp().get(
-  '/docs',
+  docsPageRoute.path,
+  guard(docsPageRoute),
   async (c, next) => {
     c.header('Content-Security-Policy', DOCS_CSP);
     await next();
