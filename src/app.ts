@@ -1,6 +1,7 @@
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { apiKeysRoutes } from './features/api-keys/api-keys.routes';
 import { authRoutes } from './features/auth/auth.routes';
 import { jwksRoutes } from './features/auth/jwks.routes';
 import { docsPage, docsRoutes } from './features/docs/docs.routes';
@@ -56,6 +57,7 @@ export const app = factory
   .route(API_PREFIX, authRoutes)
   .route(API_PREFIX, usersRoutes)
   .route(API_PREFIX, rolesRoutes)
+  .route(API_PREFIX, apiKeysRoutes)
   .route(API_PREFIX, logsRoutes)
   .route(API_PREFIX, healthRoutes)
   .route(API_PREFIX, docsRoutes)

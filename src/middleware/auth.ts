@@ -16,6 +16,8 @@ export interface AuthContext {
   permissions: Set<string>;
   /** The caller's user row, read in the same query (GET /users/me needs nothing more from AUTH_DB). */
   user: UserRow;
+  /** Set when the caller authenticated with an API key (service call) instead of a session. */
+  apiKeyId?: string;
 }
 
 export interface AuthVariables {
@@ -45,9 +47,14 @@ interface SessionRow {
   perms: string | null;
 }
 
+// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme name is case-insensitive
+// (RFC 9110 §11.1). Only a three-part compact JWS is accepted as the token.
+const BEARER = /^bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
+
 function bearerToken(header: string | undefined): string {
-  if (!header) throw new AppError(401, 'UNAUTHENTICATED');
-  const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(header);
+  // RFC 9110 §11.6.1: every 401 names the scheme it expects.
+  if (!header) throw new AppError(401, 'UNAUTHENTICATED', { headers: { 'WWW-Authenticate': 'Bearer' } });
+  const m = BEARER.exec(header);
   if (!m) throw new AppError(401, 'INVALID_TOKEN', { reason: 'not a Bearer JWT', headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
   return m[1]!;
 }

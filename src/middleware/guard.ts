@@ -3,6 +3,7 @@ import { audit } from '../lib/audit';
 import { AppError } from '../lib/errors';
 import type { AppEnv } from '../lib/factory';
 import type { RouteSpec } from '../lib/route';
+import { resolveApiKey } from './api-key-auth';
 import { resolveAuth } from './auth';
 import { rateLimit } from './rate-limit';
 
@@ -19,13 +20,19 @@ export const guard = (spec: RouteSpec) => {
   return createMiddleware<AppEnv>(async (c, next) => {
     const access = spec.access;
     if (access.kind !== 'public') {
-      const auth = await resolveAuth(c);
+      const apiKey = c.req.header('X-API-Key');
+      // API keys are for service calls on permission routes; self-service routes (logout,
+      // sessions, password) need a user's session, and a key never acts as an "owner".
+      if (apiKey !== undefined && access.kind !== 'permission') {
+        throw new AppError(401, 'UNAUTHENTICATED', { message: 'This route needs a user session, not an API key', headers: { 'WWW-Authenticate': 'Bearer' } });
+      }
+      const auth = apiKey !== undefined ? await resolveApiKey(c, apiKey) : await resolveAuth(c);
       c.set('auth', auth);
       if (access.kind === 'permission' && !auth.permissions.has(access.permission)) {
-        const owner = access.ownerParam ? c.req.param(access.ownerParam) : undefined;
+        const owner = access.ownerParam && !auth.apiKeyId ? c.req.param(access.ownerParam) : undefined;
         if (owner === undefined || owner !== auth.userId) {
           audit(c, { action: 'authz.denied', outcome: 'failure', targetId: owner ?? null, details: { route: `${spec.method.toUpperCase()} ${spec.path}`, permission: access.permission } });
-          throw access.ownerParam ? new AppError(404, 'NOT_FOUND') : new AppError(403, 'FORBIDDEN');
+          throw access.ownerParam && !auth.apiKeyId ? new AppError(404, 'NOT_FOUND') : new AppError(403, 'FORBIDDEN');
         }
       }
     }

@@ -91,3 +91,75 @@ export const spentRefreshTokens = sqliteTable(
   },
   (t) => [uniqueIndex('spent_refresh_tokens_hash_uq').on(t.tokenHash), index('spent_refresh_tokens_session_idx').on(t.sessionId)],
 );
+
+/**
+ * API keys for service-to-service calls: `ubr_<prefix>_<secret>`. The prefix identifies the key
+ * (shown in lists and logs); only a SHA-256 of the whole key is stored. Scoped to permissions.
+ */
+export const apiKeys = sqliteTable(
+  'api_keys',
+  {
+    ...baseColumns(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text().notNull(),
+    prefix: text().notNull(),
+    keyHash: text().notNull(),
+    permissions: text({ mode: 'json' }).$type<string[]>().notNull(),
+    expiresAt: integer({ mode: 'timestamp_ms' }),
+    lastUsedAt: integer({ mode: 'timestamp_ms' }),
+    revokedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('api_keys_prefix_uq').on(t.prefix), index('api_keys_user_idx').on(t.userId), index('api_keys_expires_at_idx').on(t.expiresAt)],
+);
+
+/** TOTP second factor: the secret is AES-GCM encrypted with MFA_ENCRYPTION_KEY. */
+export const mfaTotp = sqliteTable(
+  'mfa_totp',
+  {
+    ...baseColumns(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    secretCiphertext: text().notNull(),
+    enabledAt: integer({ mode: 'timestamp_ms' }),
+    /** Last accepted TOTP time step: a code is never accepted twice (replay). */
+    lastCounter: integer().notNull().default(0),
+  },
+  (t) => [uniqueIndex('mfa_totp_user_uq').on(t.userId)],
+);
+
+/** Single-use MFA recovery codes, hashed. */
+export const mfaRecoveryCodes = sqliteTable(
+  'mfa_recovery_codes',
+  {
+    ...baseColumns(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    codeHash: text().notNull(),
+    usedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('mfa_recovery_codes_hash_uq').on(t.codeHash), index('mfa_recovery_codes_user_idx').on(t.userId)],
+);
+
+/** Hashed single-use tokens (email verification, password reset). */
+export const oneTimeTokens = sqliteTable(
+  'one_time_tokens',
+  {
+    ...baseColumns(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    purpose: text({ enum: ['verify_email', 'reset_password'] }).notNull(),
+    tokenHash: text().notNull(),
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    usedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [
+    uniqueIndex('one_time_tokens_hash_uq').on(t.tokenHash),
+    index('one_time_tokens_user_purpose_idx').on(t.userId, t.purpose),
+    index('one_time_tokens_expires_at_idx').on(t.expiresAt),
+  ],
+);
