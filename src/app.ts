@@ -7,6 +7,7 @@ import { jwksRoutes } from './features/auth/jwks.routes';
 import { docsPage, docsRoutes } from './features/docs/docs.routes';
 import { healthRoutes } from './features/health/health.routes';
 import { logsRoutes } from './features/logs/logs.routes';
+import { mfaRoutes } from './features/mfa/mfa.routes';
 import { rolesRoutes } from './features/roles/roles.routes';
 import { usersRoutes } from './features/users/users.routes';
 import { buildAuditEvent } from './lib/audit';
@@ -58,6 +59,7 @@ export const app = factory
   .route(API_PREFIX, usersRoutes)
   .route(API_PREFIX, rolesRoutes)
   .route(API_PREFIX, apiKeysRoutes)
+  .route(API_PREFIX, mfaRoutes)
   .route(API_PREFIX, logsRoutes)
   .route(API_PREFIX, healthRoutes)
   .route(API_PREFIX, docsRoutes)

@@ -8,6 +8,8 @@ export const ERROR_CODES = {
   INVALID_TOKEN: 'Invalid or expired token',
   INVALID_CREDENTIALS: 'Invalid email or password',
   INVALID_REFRESH_TOKEN: 'Invalid refresh token',
+  MFA_REQUIRED: 'A two-factor code is required',
+  INVALID_MFA_CODE: 'Invalid two-factor code',
   FORBIDDEN: 'You are not allowed to do this',
   NOT_FOUND: 'Not found',
   METHOD_NOT_ALLOWED: 'Method not allowed',

@@ -46,6 +46,8 @@ async function buildRing(secret: string): Promise<KeyRing> {
     if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.kid !== 'string' || !jwk.d || !jwk.x) {
       throw new Error('JWT_SIGNING_KEYS must hold Ed25519 private JWKs with a kid');
     }
+    // Two keys under one kid would verify with whichever came last: tokens of the other fail.
+    if (verify.has(jwk.kid)) throw new Error(`JWT_SIGNING_KEYS has a duplicate kid: ${jwk.kid}`);
     const { d: _d, ...pub } = jwk;
     const publicJwk: JWK = { kty: 'OKP', crv: 'Ed25519', x: pub.x, kid: jwk.kid, alg: ACCESS_TOKEN_ALG, use: 'sig' };
     verify.set(jwk.kid, (await importJWK(publicJwk, ACCESS_TOKEN_ALG)) as CryptoKey);

@@ -54,33 +54,43 @@ function parseHash(stored: string): ParsedHash | null {
   };
 }
 
-async function compute(password: string, salt: Uint8Array, p: { memorySize: number; passes: number; parallelism: number }, tagLength: number) {
+// The argon2id package refuses inputs under 8 bytes. Such a password can never match a hash we
+// made (8 characters minimum), so it is checked against this dummy instead: same work, no match,
+// and a short password on login is a 401 like any wrong one (never a 500).
+const ARGON2_MIN_INPUT_BYTES = 8;
+const SHORT_INPUT_STANDIN = encoder.encode('short-password-stand-in');
+
+async function compute(password: Uint8Array, salt: Uint8Array, p: { memorySize: number; passes: number; parallelism: number }, tagLength: number) {
   const hash = await getHasher();
-  return hash({ password: encoder.encode(password), salt, parallelism: p.parallelism, passes: p.passes, memorySize: p.memorySize, tagLength });
+  return hash({ password, salt, parallelism: p.parallelism, passes: p.passes, memorySize: p.memorySize, tagLength });
 }
 
 /** Hashes a password exactly as received (no trimming or normalisation). */
 export async function hashPassword(password: string): Promise<string> {
+  const bytes = encoder.encode(password);
+  if (bytes.byteLength < ARGON2_MIN_INPUT_BYTES) throw new RangeError('password shorter than the policy minimum');
   const salt = randomBytes(16);
-  const tag = await compute(password, salt, PASSWORD_PARAMS, PASSWORD_PARAMS.tagLength);
+  const tag = await compute(bytes, salt, PASSWORD_PARAMS, PASSWORD_PARAMS.tagLength);
   const { memorySize: m, passes: t, parallelism: p } = PASSWORD_PARAMS;
   return `$argon2id$v=19$m=${m},t=${t},p=${p}$${base64url(salt)}$${base64url(tag)}`;
 }
 
-/** Constant-time verification. An unparseable hash costs a full hash too, then fails. */
+/** Constant-time verification. An unparseable hash or a too-short password costs a full hash too, then fails. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parsed = parseHash(stored);
-  if (!parsed) {
-    await hashPassword(password);
+  const bytes = encoder.encode(password);
+  if (!parsed || bytes.byteLength < ARGON2_MIN_INPUT_BYTES) {
+    await burnPasswordWork(password);
     return false;
   }
-  const tag = await compute(password, parsed.salt, parsed, parsed.hash.byteLength);
+  const tag = await compute(bytes, parsed.salt, parsed, parsed.hash.byteLength);
   return timingSafeEqualBytes(tag, parsed.hash);
 }
 
 /** Burns the same work as a verification, for unknown accounts (no timing oracle). */
 export async function burnPasswordWork(password: string): Promise<void> {
-  await hashPassword(password);
+  const bytes = encoder.encode(password);
+  await compute(bytes.byteLength < ARGON2_MIN_INPUT_BYTES ? SHORT_INPUT_STANDIN : bytes, randomBytes(16), PASSWORD_PARAMS, PASSWORD_PARAMS.tagLength);
 }
 
 export function needsRehash(stored: string): boolean {

@@ -36,7 +36,7 @@ const loginRoute = defineRoute({
   request: { body: LoginBody },
   responses: {
     200: { description: 'A token pair for a new session', schema: TokenPairResponse },
-    401: { description: 'INVALID_CREDENTIALS, alike for unknown email, wrong password and locked account', schema: ErrorResponse },
+    401: { description: 'INVALID_CREDENTIALS, alike for unknown email, wrong password and locked account; MFA_REQUIRED / INVALID_MFA_CODE after a correct password when two-factor is on', schema: ErrorResponse },
   },
 });
 
@@ -125,6 +125,9 @@ export const authRoutes = factory
     const result = await service.login(deps(c), body, meta(c));
     if (!result.ok) {
       audit(c, { action: 'auth.login', outcome: 'failure', targetId: result.userId, details: { reason: result.reason, email: maskEmail(body.email) } });
+      // Only a caller who proved the password learns that a second factor is needed.
+      if (result.reason === 'mfa_required') throw new AppError(401, 'MFA_REQUIRED');
+      if (result.reason === 'mfa_invalid') throw new AppError(401, 'INVALID_MFA_CODE');
       throw new AppError(401, 'INVALID_CREDENTIALS');
     }
     audit(c, { action: 'auth.login', outcome: 'success', actorId: result.userId, targetId: result.userId });

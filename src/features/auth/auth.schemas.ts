@@ -1,5 +1,7 @@
 import * as z from 'zod/mini';
+import { isCommonPassword } from '../../security/common-passwords';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../security/password';
+import { SecondFactorCode } from '../mfa/mfa.schemas';
 import { UserResponse } from '../users/users.schemas';
 
 export const Email = z.pipe(
@@ -16,11 +18,17 @@ export const Password = z.string({ error: 'Password is required' }).check(
   z.maxLength(PASSWORD_MAX_LENGTH, `Password must be at most ${PASSWORD_MAX_LENGTH} characters`),
 );
 
+/**
+ * A password being set (register, change): the length rules plus the common-password list, in
+ * the schema so a common password is reported together with every other field error.
+ */
+export const NewPassword = Password.check(z.refine((p: string) => !isCommonPassword(p), 'Password is too common'));
+
 export const FullName = z.string().check(z.trim(), z.minLength(1, 'Full name must not be empty'), z.maxLength(100, 'Full name is too long'));
 
 export const RegisterBody = z.strictObject({
   email: Email,
-  password: Password,
+  password: NewPassword,
   fullName: z.optional(FullName),
 });
 
@@ -28,6 +36,8 @@ export const LoginBody = z.strictObject({
   email: Email,
   // Login accepts any length up to the max, so a policy change never locks old accounts out.
   password: z.string({ error: 'Password is required' }).check(z.minLength(1, 'Password is required'), z.maxLength(PASSWORD_MAX_LENGTH, 'Password is too long')),
+  /** Required when two-factor is enabled: a 6-digit TOTP code or a recovery code. */
+  mfaCode: z.optional(SecondFactorCode),
 });
 
 export const RefreshBody = z.strictObject({
@@ -36,7 +46,7 @@ export const RefreshBody = z.strictObject({
 
 export const ChangePasswordBody = z.strictObject({
   currentPassword: z.string().check(z.minLength(1), z.maxLength(PASSWORD_MAX_LENGTH)),
-  newPassword: Password,
+  newPassword: NewPassword,
 });
 
 export const TokenPairResponse = z.object({

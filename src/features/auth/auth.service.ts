@@ -8,6 +8,7 @@ import { AppError } from '../../lib/errors';
 import { BUILT_IN_ROLES } from '../../lib/permissions';
 import { ACCESS_TOKEN_TTL_SECONDS, getKeyRing, signAccessToken } from '../../security/jwt';
 import { burnPasswordWork, hashPassword, needsRehash, passwordPolicyError, verifyPassword } from '../../security/password';
+import { isMfaEnabled, verifySecondFactor } from '../mfa/mfa.service';
 import { createUserWithProfile, loadUserView, type UserView } from '../users/users.service';
 
 export interface AuthDeps {
@@ -99,9 +100,10 @@ export async function register(
   return issueTokens(deps, user, session.publicId, session.token);
 }
 
-export type LoginResult = { ok: true; pair: TokenPair; userId: string } | { ok: false; userId: string | null; reason: string };
+export type LoginFailure = 'unknown_email' | 'wrong_password' | 'locked' | 'mfa_required' | 'mfa_invalid';
+export type LoginResult = { ok: true; pair: TokenPair; userId: string } | { ok: false; userId: string | null; reason: LoginFailure };
 
-export async function login(deps: AuthDeps, input: { email: string; password: string }, meta: ClientMeta): Promise<LoginResult> {
+export async function login(deps: AuthDeps, input: { email: string; password: string; mfaCode?: string }, meta: ClientMeta): Promise<LoginResult> {
   const row = await deps.db.auth
     .select({
       id: users.id,
@@ -120,7 +122,17 @@ export async function login(deps: AuthDeps, input: { email: string; password: st
   }
   const now = Date.now();
   const locked = row.loginLockedUntil !== null && row.loginLockedUntil.getTime() > now;
-  const valid = await verifyPassword(input.password, row.passwordHash);
+  const passwordOk = await verifyPassword(input.password, row.passwordHash);
+  let secondFactor: 'ok' | 'missing' | 'invalid' = 'ok';
+  if (passwordOk && !locked && (await isMfaEnabled(deps.db, row.id))) {
+    if (!input.mfaCode) secondFactor = 'missing';
+    else if (!(await verifySecondFactor({ db: deps.db, encryptionKey: deps.env.MFA_ENCRYPTION_KEY, issuer: '' }, { userInternalId: row.id, userId: row.publicId, email: input.email }, input.mfaCode))) {
+      secondFactor = 'invalid';
+    }
+  }
+  // A missing code is not a failed attempt (the client asks for it next); a wrong one is.
+  if (secondFactor === 'missing') return { ok: false, userId: row.publicId, reason: 'mfa_required' };
+  const valid = passwordOk && secondFactor === 'ok';
   if (!valid || locked) {
     if (!valid) {
       const failures = row.failedLoginCount + 1;
@@ -133,7 +145,7 @@ export async function login(deps: AuthDeps, input: { email: string; password: st
         })
         .where(eq(users.id, row.id));
     }
-    return { ok: false, userId: row.publicId, reason: locked ? 'locked' : 'wrong_password' };
+    return { ok: false, userId: row.publicId, reason: locked ? 'locked' : secondFactor === 'invalid' ? 'mfa_invalid' : 'wrong_password' };
   }
   const session = await sessionInsert(deps, row.id, meta);
   const updates: Partial<typeof users.$inferInsert> = { failedLoginCount: 0, loginLockedUntil: null };

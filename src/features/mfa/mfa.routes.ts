@@ -1,0 +1,81 @@
+import type { Context } from 'hono';
+import { audit } from '../../lib/audit';
+import { getConfig } from '../../lib/config';
+import { factory, type AppEnv } from '../../lib/factory';
+import { AUTHENTICATED, defineRoute } from '../../lib/route';
+import { validate } from '../../lib/validation';
+import { guard } from '../../middleware/guard';
+import { ErrorResponse, NoContent } from '../docs/common.schemas';
+import { DisableBody, EnableBody, MfaStatus, RecoveryCodes, SetupBody, SetupResponse } from './mfa.schemas';
+import * as service from './mfa.service';
+
+const statusRoute = defineRoute({
+  method: 'get',
+  path: '/auth/mfa',
+  summary: 'Two-factor status of the caller',
+  tags: ['mfa'],
+  access: AUTHENTICATED,
+  responses: { 200: { description: 'Status', schema: MfaStatus } },
+});
+const setupRoute = defineRoute({
+  method: 'post',
+  path: '/auth/mfa/totp/setup',
+  summary: 'Start TOTP enrolment (needs the password): returns the secret and an otpauth:// URL',
+  tags: ['mfa'],
+  access: AUTHENTICATED,
+  rateLimit: 'auth',
+  request: { body: SetupBody },
+  responses: { 200: { description: 'Secret for the authenticator app', schema: SetupResponse }, 409: { description: 'Already enabled', schema: ErrorResponse } },
+});
+const enableRoute = defineRoute({
+  method: 'post',
+  path: '/auth/mfa/totp/enable',
+  summary: 'Confirm enrolment with a code; returns single-use recovery codes (shown once)',
+  tags: ['mfa'],
+  access: AUTHENTICATED,
+  rateLimit: 'auth',
+  request: { body: EnableBody },
+  responses: { 200: { description: 'Recovery codes', schema: RecoveryCodes }, 400: { description: 'Wrong code', schema: ErrorResponse } },
+});
+const disableRoute = defineRoute({
+  method: 'post',
+  path: '/auth/mfa/totp/disable',
+  summary: 'Turn two-factor off (password and a current code or recovery code)',
+  tags: ['mfa'],
+  access: AUTHENTICATED,
+  rateLimit: 'auth',
+  request: { body: DisableBody },
+  responses: { 204: NoContent, 400: { description: 'Wrong password or code', schema: ErrorResponse } },
+});
+const recoveryRoute = defineRoute({
+  method: 'post',
+  path: '/auth/mfa/recovery-codes',
+  summary: 'Replace the recovery codes (password and a current code)',
+  tags: ['mfa'],
+  access: AUTHENTICATED,
+  rateLimit: 'auth',
+  request: { body: DisableBody },
+  responses: { 200: { description: 'New recovery codes', schema: RecoveryCodes } },
+});
+
+const deps = (c: Context<AppEnv>): service.MfaDeps => ({ db: c.var.db, encryptionKey: c.env.MFA_ENCRYPTION_KEY, issuer: `app-ubr${getConfig(c.env).env === 'production' ? '' : ` (${getConfig(c.env).env})`}` });
+
+export const mfaRoutes = factory
+  .createApp()
+  .get(statusRoute.path, guard(statusRoute), async (c) => c.json(await service.mfaStatus(c.var.db, c.var.auth!.userInternalId)))
+  .post(setupRoute.path, guard(setupRoute), validate('json', SetupBody), async (c) => c.json(await service.setupTotp(deps(c), c.var.auth!, c.req.valid('json').password)))
+  .post(enableRoute.path, guard(enableRoute), validate('json', EnableBody), async (c) => {
+    const recoveryCodes = await service.enableTotp(deps(c), c.var.auth!, c.req.valid('json').code);
+    audit(c, { action: 'mfa.enable', outcome: 'success', targetId: c.var.auth!.userId });
+    return c.json({ recoveryCodes });
+  })
+  .post(disableRoute.path, guard(disableRoute), validate('json', DisableBody), async (c) => {
+    const { password, code } = c.req.valid('json');
+    await service.disableTotp(deps(c), c.var.auth!, password, code);
+    audit(c, { action: 'mfa.disable', outcome: 'success', targetId: c.var.auth!.userId });
+    return c.body(null, 204);
+  })
+  .post(recoveryRoute.path, guard(recoveryRoute), validate('json', DisableBody), async (c) => {
+    const { password, code } = c.req.valid('json');
+    return c.json({ recoveryCodes: await service.regenerateRecoveryCodes(deps(c), c.var.auth!, password, code) });
+  });

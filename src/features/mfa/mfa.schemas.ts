@@ -1,0 +1,14 @@
+import * as z from 'zod/mini';
+import { PASSWORD_MAX_LENGTH } from '../../security/password';
+
+const CurrentPassword = z.string({ error: 'Password is required' }).check(z.minLength(1, 'Password is required'), z.maxLength(PASSWORD_MAX_LENGTH));
+/** A 6-digit TOTP code or a recovery code (xxxxx-xxxxx). */
+export const SecondFactorCode = z.string({ error: 'Code is required' }).check(z.trim(), z.regex(/^(\d{6}|[a-z0-9]{5}-?[a-z0-9]{5})$/i, 'Invalid code format'));
+
+export const SetupBody = z.strictObject({ password: CurrentPassword });
+export const EnableBody = z.strictObject({ code: z.string().check(z.trim(), z.regex(/^\d{6}$/, 'Code must be 6 digits')) });
+export const DisableBody = z.strictObject({ password: CurrentPassword, code: SecondFactorCode });
+
+export const MfaStatus = z.object({ enabled: z.boolean(), recoveryCodesRemaining: z.number() });
+export const SetupResponse = z.object({ secret: z.string(), otpauthUrl: z.string() });
+export const RecoveryCodes = z.object({ recoveryCodes: z.array(z.string()) });

@@ -1,0 +1,80 @@
+import { decodeBase32IgnorePadding, encodeBase32NoPadding } from '@oslojs/encoding';
+import { createTOTPKeyURI, verifyHOTP } from '@oslojs/otp';
+import { base64url, randomBytes } from '../lib/crypto';
+
+/** RFC 6238 defaults every authenticator app understands: SHA-1, 6 digits, 30 s steps. */
+export const TOTP_PERIOD_SECONDS = 30;
+export const TOTP_DIGITS = 6;
+/** One step either side, for clock drift. */
+const DRIFT_STEPS = 1;
+
+export function newTotpSecret(): Uint8Array {
+  return randomBytes(20);
+}
+
+export function totpUri(issuer: string, account: string, secret: Uint8Array): string {
+  return createTOTPKeyURI(issuer, account, secret, TOTP_PERIOD_SECONDS, TOTP_DIGITS);
+}
+
+export const toBase32 = (secret: Uint8Array) => encodeBase32NoPadding(secret);
+export const fromBase32 = (text: string) => decodeBase32IgnorePadding(text);
+
+/**
+ * The time step a code belongs to, or null. The caller stores the step and only accepts a later
+ * one next time, so a code is never accepted twice (replay within its 30 s window).
+ */
+export function matchTotp(secret: Uint8Array, code: string, now = Date.now()): number | null {
+  if (!/^\d{6}$/.test(code)) return null;
+  const current = Math.floor(now / 1000 / TOTP_PERIOD_SECONDS);
+  for (let step = current - DRIFT_STEPS; step <= current + DRIFT_STEPS; step++) {
+    if (verifyHOTP(secret, BigInt(step), TOTP_DIGITS, code)) return step;
+  }
+  return null;
+}
+
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function importKey(secret: string | undefined): Promise<CryptoKey> {
+  if (!secret) return Promise.reject(new Error('MFA_ENCRYPTION_KEY is not configured'));
+  let key = keys.get(secret);
+  if (!key) {
+    const raw = Uint8Array.from(atob(secret.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0));
+    if (raw.byteLength !== 32) return Promise.reject(new Error('MFA_ENCRYPTION_KEY must be 32 bytes, base64'));
+    key = crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+/** AES-256-GCM, bound to the user (additional data), so a ciphertext cannot be moved between users. */
+export async function encryptSecret(keySecret: string | undefined, userPublicId: string, secret: Uint8Array): Promise<string> {
+  const iv = randomBytes(12);
+  const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(userPublicId) }, await importKey(keySecret), secret);
+  const out = new Uint8Array(12 + ct.byteLength);
+  out.set(iv);
+  out.set(new Uint8Array(ct), 12);
+  return base64url(out);
+}
+
+export async function decryptSecret(keySecret: string | undefined, userPublicId: string, stored: string): Promise<Uint8Array> {
+  const bytes = Uint8Array.from(atob(stored.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((stored.length + 3) % 4)), (ch) => ch.charCodeAt(0));
+  const pt = await crypto.subtle.decrypt(
+    { name: 'AES-GCM', iv: bytes.slice(0, 12), additionalData: new TextEncoder().encode(userPublicId) },
+    await importKey(keySecret),
+    bytes.slice(12),
+  );
+  return new Uint8Array(pt);
+}
+
+/** Recovery codes: 10 × 10 base32 characters (50 bits each), shown once, stored hashed. */
+export function newRecoveryCodes(count = 10): string[] {
+  const alphabet = 'abcdefghijkmnpqrstuvwxyz23456789';
+  return Array.from({ length: count }, () => {
+    const chars = [...randomBytes(10)].map((b) => alphabet[b % 32]).join('');
+    return `${chars.slice(0, 5)}-${chars.slice(5)}`;
+  });
+}
+
+export function normaliseRecoveryCode(code: string): string {
+  return code.trim().toLowerCase().replace(/\s+/g, '');
+}
