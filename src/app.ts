@@ -15,6 +15,7 @@ import { getConfig } from './lib/config';
 import { AppError, errorBody, type ErrorCode } from './lib/errors';
 import { factory } from './lib/factory';
 import { log } from './lib/log';
+import { reportError } from './lib/observability';
 import { API_PREFIX } from './lib/route';
 import { jsonBody } from './middleware/body';
 import { requestLogger } from './middleware/logger';
@@ -83,7 +84,13 @@ app.onError((err, c) => {
   log('error', 'unhandled error', { requestId, route: c.req.routePath, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), stack: err instanceof Error ? err.stack : undefined });
   try {
     const event = buildAuditEvent(c, { action: 'error.unexpected', outcome: 'failure', level: 'error', details: { route: c.req.routePath, method: c.req.method } });
-    c.executionCtx.waitUntil(c.env.AUDIT_QUEUE.send(event).catch(() => {}));
+    const config = getConfig(c.env);
+    c.executionCtx.waitUntil(
+      Promise.all([
+        c.env.AUDIT_QUEUE.send(event).catch(() => {}),
+        reportError(c.env, { requestId, route: c.req.routePath, method: c.req.method, error: err, environment: config.env, release: config.version }),
+      ]),
+    );
   } catch {
     // No execution context or queue: the log line above is the record.
   }

@@ -1,6 +1,7 @@
 import { createMiddleware } from 'hono/factory';
 import { routePath } from 'hono/route';
 import { log } from '../lib/log';
+import { recordRequestMetric } from '../lib/observability';
 import type { AppEnv } from '../lib/factory';
 
 /**
@@ -12,11 +13,14 @@ export const requestLogger = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     const start = performance.now();
     await next();
+    const durationMs = Math.round((performance.now() - start) * 100) / 100;
+    const route = routePath(c);
+    recordRequestMetric(c.env, { route, method: c.req.method, status: c.res.status, durationMs });
     log(c.res.status >= 500 ? 'error' : 'info', 'request', {
       method: c.req.method,
-      route: routePath(c),
+      route,
       status: c.res.status,
-      durationMs: Math.round((performance.now() - start) * 100) / 100,
+      durationMs,
       requestId: c.var.requestId,
       userId: c.var.auth?.userId,
     });

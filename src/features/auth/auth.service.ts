@@ -148,10 +148,13 @@ export async function login(deps: AuthDeps, input: { email: string; password: st
     return { ok: false, userId: row.publicId, reason: locked ? 'locked' : secondFactor === 'invalid' ? 'mfa_invalid' : 'wrong_password' };
   }
   const session = await sessionInsert(deps, row.id, meta);
-  const updates: Partial<typeof users.$inferInsert> = { failedLoginCount: 0, loginLockedUntil: null };
+  const updates: Partial<typeof users.$inferInsert> = {};
+  if (row.failedLoginCount > 0 || row.loginLockedUntil !== null) Object.assign(updates, { failedLoginCount: 0, loginLockedUntil: null });
   // Parameters changed since this hash was made: upgrade it now that we hold the password.
   if (needsRehash(row.passwordHash)) updates.passwordHash = await hashPassword(input.password);
-  await deps.db.auth.batch([session.stmt, deps.db.auth.update(users).set(updates).where(eq(users.id, row.id))]);
+  // The user row is only written when something changed (no write, no updatedAt churn per login).
+  if (Object.keys(updates).length > 0) await deps.db.auth.batch([session.stmt, deps.db.auth.update(users).set(updates).where(eq(users.id, row.id))]);
+  else await session.stmt;
   const user = await loadUserView(deps.db, row.publicId);
   if (!user) throw new AppError(401, 'INVALID_CREDENTIALS');
   return { ok: true, pair: await issueTokens(deps, user, session.publicId, session.token), userId: row.publicId };
