@@ -14,10 +14,26 @@ export interface AppConfig {
   sessionAbsoluteTtlMs: number;
   sessionIdleTtlMs: number;
   rateLimits: { auth: RateLimitRule; anonymous: RateLimitRule; standard: RateLimitRule; expensive: RateLimitRule };
+  /** RATE_LIMIT_BYPASS="true" turns limiting off for benchmarks; honoured only when APP_ENV is exactly "development". */
+  rateLimitBypass: boolean;
+  /** Upstash Redis REST credentials (secrets); when both are set, rate limits use Upstash instead of Durable Objects. */
+  upstash: { url: string; token: string } | null;
   retention: { deletedUsersDays: number; logsDays: number; notificationsDays: number };
 }
 
 const cache = new WeakMap<object, AppConfig>();
+
+/** Optional secrets: absent from the generated Env type unless set locally, so typed here. */
+interface OptionalSecrets {
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+}
+
+function upstashCredentials(env: OptionalSecrets): AppConfig['upstash'] {
+  const url = env.UPSTASH_REDIS_REST_URL?.trim();
+  const token = env.UPSTASH_REDIS_REST_TOKEN?.trim();
+  return url && token ? { url, token } : null;
+}
 
 function int(value: string | undefined, fallback: number): number {
   const n = Number.parseInt(value ?? '', 10);
@@ -53,6 +69,9 @@ export function getConfig(env: Partial<CloudflareBindings>): AppConfig {
       standard: parseRule(env.RATE_LIMIT_STANDARD, { limit: 1000, windowSeconds: 3600 }),
       expensive: parseRule(env.RATE_LIMIT_EXPENSIVE, { limit: 10, windowSeconds: 3600 }),
     },
+    // The raw APP_ENV, not the 'development' fallback: a production env missing APP_ENV must not bypass.
+    rateLimitBypass: env.APP_ENV === 'development' && env.RATE_LIMIT_BYPASS === 'true',
+    upstash: upstashCredentials(env as OptionalSecrets),
     retention: {
       deletedUsersDays: int(env.RETENTION_DELETED_USERS_DAYS, 30),
       logsDays: int(env.RETENTION_LOGS_DAYS, 90),
