@@ -13,12 +13,17 @@ export default defineConfig(async () => {
           bindings: { TEST_MIGRATIONS: { auth, app, logs } },
           // Lets tests call exports.default.queue() / .scheduled() directly.
           compatibilityFlags: ['service_binding_extra_handlers'],
-          queueConsumers: { 'app-ubr-audit': { maxBatchTimeout: 0.05 } },
+          queueConsumers: {
+            'app-ubr-audit': { maxBatchTimeout: 0.05 },
+            'app-ubr-notifications': { maxBatchTimeout: 0.05, maxRetries: 8, deadLetterQueue: 'app-ubr-notifications-dlq' },
+            'app-ubr-notifications-dlq': { maxBatchTimeout: 0.05 },
+          },
         },
       }),
     ],
     test: {
       setupFiles: ['./test/setup/apply-migrations.ts'],
+      globalSetup: ['./test/setup/global-smtp.ts', './test/setup/global-redis.ts'],
       include: ['test/**/*.test.ts'],
       testTimeout: 30_000,
       hookTimeout: 30_000,

@@ -4,10 +4,15 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { apiKeysRoutes } from './features/api-keys/api-keys.routes';
 import { authRoutes } from './features/auth/auth.routes';
 import { jwksRoutes } from './features/auth/jwks.routes';
+import { recoveryRoutes } from './features/auth/recovery.routes';
+import { devicesRoutes } from './features/devices/devices.routes';
 import { docsPage, docsRoutes } from './features/docs/docs.routes';
 import { healthRoutes } from './features/health/health.routes';
 import { logsRoutes } from './features/logs/logs.routes';
 import { mfaRoutes } from './features/mfa/mfa.routes';
+import { notificationsRoutes } from './features/notifications/notifications.routes';
+import { preferencesRoutes } from './features/notifications/preferences.routes';
+import { streamRoutes } from './features/notifications/stream.routes';
 import { rolesRoutes } from './features/roles/roles.routes';
 import { usersRoutes } from './features/users/users.routes';
 import { buildAuditEvent } from './lib/audit';
@@ -57,11 +62,16 @@ export const app = factory
   .use('/api/*', noStore())
   .use('/api/*', jsonBody({ maxBytes: (c) => getConfig(c.env as CloudflareBindings).bodyLimitBytes }))
   .route(API_PREFIX, authRoutes)
+  .route(API_PREFIX, recoveryRoutes)
   .route(API_PREFIX, usersRoutes)
   .route(API_PREFIX, rolesRoutes)
   .route(API_PREFIX, apiKeysRoutes)
   .route(API_PREFIX, mfaRoutes)
   .route(API_PREFIX, logsRoutes)
+  .route(API_PREFIX, preferencesRoutes)
+  .route(API_PREFIX, streamRoutes)
+  .route(API_PREFIX, notificationsRoutes)
+  .route(API_PREFIX, devicesRoutes)
   .route(API_PREFIX, healthRoutes)
   .route(API_PREFIX, docsRoutes)
   .route('/', jwksRoutes)

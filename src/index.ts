@@ -3,6 +3,7 @@ import { runScheduled } from './cron/scheduled';
 import { handleQueue } from './queues';
 
 export { RateLimiter } from './durable-objects/rate-limiter';
+export { NotificationHub } from './durable-objects/notification-hub';
 
 export default {
   fetch: app.fetch,

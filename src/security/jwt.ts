@@ -110,11 +110,14 @@ export async function verifyAccessToken(ring: KeyRing, opts: TokenOptions, token
         typ: ACCESS_TOKEN_TYP,
         requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp', 'nbf'],
         clockTolerance: 5,
+        // No access token outlives its 15 minutes, whatever its exp says; an iat in the future is refused.
+        maxTokenAge: ACCESS_TOKEN_TTL_SECONDS,
       },
     );
     if (typeof payload.sid !== 'string' || typeof payload.sub !== 'string' || typeof payload.jti !== 'string') {
       throw new InvalidTokenError('malformed claims');
     }
+    if (payload.exp! - payload.iat! > ACCESS_TOKEN_TTL_SECONDS) throw new InvalidTokenError('lifetime longer than an access token');
     return payload as unknown as AccessClaims;
   } catch (err) {
     if (err instanceof InvalidTokenError) throw err;

@@ -1,4 +1,4 @@
-import { index, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { baseColumns, softDeleteColumn } from '../columns';
 
 /** Non-auth user data. Keyed by the user's public id: the two databases share no integer keys. */
@@ -13,4 +13,118 @@ export const profiles = sqliteTable(
     timeZone: text(),
   },
   (t) => [uniqueIndex('profiles_user_public_id_uq').on(t.userPublicId), index('profiles_deleted_at_idx').on(t.deletedAt)],
+);
+
+// ---------------------------------------------------------------- notifications (issue 6)
+
+export const NOTIFICATION_CHANNELS = ['email', 'push', 'sms_transactional', 'sms_promotional', 'in_app'] as const;
+export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
+/** security: always delivered (cannot be switched off); marketing: only with consent. */
+export const NOTIFICATION_CATEGORIES = ['security', 'transactional', 'marketing'] as const;
+export type NotificationCategory = (typeof NOTIFICATION_CATEGORIES)[number];
+/** queued → sending → delivered | failed | suppressed (policy: opt-out, quiet hours, caps). */
+export const NOTIFICATION_STATUSES = ['queued', 'sending', 'delivered', 'failed', 'suppressed'] as const;
+export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
+
+/**
+ * One row per notification per channel. Bodies are stored only for in-app items (the inbox);
+ * other channels keep the title only, so a reset link or an OTP never rests in the database.
+ */
+export const notifications = sqliteTable(
+  'notifications',
+  {
+    ...baseColumns(),
+    userPublicId: text().notNull(),
+    channel: text({ enum: NOTIFICATION_CHANNELS }).notNull(),
+    category: text({ enum: NOTIFICATION_CATEGORIES }).notNull(),
+    kind: text().notNull(),
+    idempotencyKey: text().notNull(),
+    status: text({ enum: NOTIFICATION_STATUSES }).notNull().default('queued'),
+    title: text().notNull(),
+    body: text(),
+    data: text({ mode: 'json' }).$type<Record<string, string>>(),
+    recipientMasked: text(),
+    /** SHA-256 of the normalised address: SMS caps count by it without storing the number twice. */
+    recipientHash: text(),
+    attempts: integer().notNull().default(0),
+    /** A consumer holds the row while `sending` until this instant (crash recovery). */
+    leaseUntil: integer({ mode: 'timestamp_ms' }),
+    notBefore: integer({ mode: 'timestamp_ms' }),
+    provider: text(),
+    providerMessageId: text(),
+    /** Why it failed or was suppressed; while retrying, the last transient error. */
+    reason: text(),
+    deliveredAt: integer({ mode: 'timestamp_ms' }),
+    failedAt: integer({ mode: 'timestamp_ms' }),
+    readAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [
+    uniqueIndex('notifications_idempotency_key_uq').on(t.idempotencyKey),
+    index('notifications_user_public_idx').on(t.userPublicId, t.publicId),
+    index('notifications_user_channel_created_idx').on(t.userPublicId, t.channel, t.createdAt),
+    index('notifications_user_read_idx').on(t.userPublicId, t.readAt),
+    index('notifications_status_updated_idx').on(t.status, t.updatedAt),
+    index('notifications_status_created_idx').on(t.status, t.createdAt),
+    index('notifications_recipient_created_idx').on(t.recipientHash, t.createdAt),
+    index('notifications_channel_created_idx').on(t.channel, t.createdAt),
+  ],
+);
+
+/** Per user and channel; a missing row means the channel's default (enabled). */
+export const notificationPreferences = sqliteTable(
+  'notification_preferences',
+  {
+    ...baseColumns(),
+    userPublicId: text().notNull(),
+    channel: text({ enum: NOTIFICATION_CHANNELS }).notNull(),
+    enabled: integer({ mode: 'boolean' }).notNull(),
+    /** Minutes after local midnight; both null = no personal quiet hours. */
+    quietStartMinute: integer(),
+    quietEndMinute: integer(),
+  },
+  (t) => [uniqueIndex('notification_preferences_user_channel_uq').on(t.userPublicId, t.channel)],
+);
+
+export const DEVICE_PLATFORMS = ['ios', 'android', 'web'] as const;
+export const PUSH_PROVIDERS = ['apns', 'fcm'] as const;
+
+/** Push tokens registered by users' devices. A token belongs to one user at a time. */
+export const devices = sqliteTable(
+  'devices',
+  {
+    ...baseColumns(),
+    userPublicId: text().notNull(),
+    platform: text({ enum: DEVICE_PLATFORMS }).notNull(),
+    provider: text({ enum: PUSH_PROVIDERS }).notNull(),
+    token: text().notNull(),
+    name: text(),
+    lastSeenAt: integer({ mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('devices_provider_token_uq').on(t.provider, t.token),
+    index('devices_user_idx').on(t.userPublicId),
+    index('devices_last_seen_idx').on(t.lastSeenAt),
+  ],
+);
+
+/**
+ * SMS consent per phone number (E.164): the recorded opt-in promotional SMS requires, and the
+ * opt-outs (STOP, provider-reported) both channels honour. Kept as proof of consent.
+ */
+export const smsConsents = sqliteTable(
+  'sms_consents',
+  {
+    ...baseColumns(),
+    userPublicId: text().notNull(),
+    phone: text().notNull(),
+    promotionalOptIn: integer({ mode: 'boolean' }).notNull().default(false),
+    promotionalChangedAt: integer({ mode: 'timestamp_ms' }),
+    transactionalOptOut: integer({ mode: 'boolean' }).notNull().default(false),
+    /** api | stop_keyword | provider | admin */
+    source: text().notNull(),
+    /** Evidence of an opt-in: the client's IP prefix and user agent at the time. */
+    evidence: text({ mode: 'json' }).$type<Record<string, string | null>>(),
+    timeZone: text(),
+  },
+  (t) => [uniqueIndex('sms_consents_phone_uq').on(t.phone), index('sms_consents_user_idx').on(t.userPublicId)],
 );

@@ -1,0 +1,102 @@
+import type { Context } from 'hono';
+import * as z from 'zod/mini';
+import { audit } from '../../lib/audit';
+import { factory, type AppEnv } from '../../lib/factory';
+import { maskEmail } from '../../lib/log';
+import { AUTHENTICATED, defineRoute, PUBLIC } from '../../lib/route';
+import { validate } from '../../lib/validation';
+import { guard } from '../../middleware/guard';
+import { ErrorResponse, NoContent } from '../docs/common.schemas';
+import { Email, NewPassword } from './auth.schemas';
+import * as service from './recovery.service';
+
+const Token = z.string({ error: 'Token is required' }).check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'Invalid or expired token'));
+const ForgotBody = z.strictObject({ email: Email });
+const ResetBody = z.strictObject({ token: Token, newPassword: NewPassword });
+const VerifyBody = z.strictObject({ token: Token });
+const Accepted = z.object({ message: z.string() });
+
+const forgotRoute = defineRoute({
+  method: 'post',
+  path: '/auth/password/forgot',
+  summary: 'Ask for a password-reset email (always 202: no account enumeration)',
+  tags: ['auth'],
+  access: PUBLIC,
+  rateLimit: 'auth',
+  request: { body: ForgotBody },
+  responses: { 202: { description: 'If the account exists, an email with a single-use, one-hour token is on its way', schema: Accepted } },
+});
+const resetRoute = defineRoute({
+  method: 'post',
+  path: '/auth/password/reset',
+  summary: 'Set a new password with a reset token; every session of the account ends',
+  tags: ['auth'],
+  access: PUBLIC,
+  rateLimit: 'auth',
+  request: { body: ResetBody },
+  responses: { 204: NoContent, 400: { description: 'Invalid, used or expired token, or a weak password', schema: ErrorResponse } },
+});
+const verifyRequestRoute = defineRoute({
+  method: 'post',
+  path: '/auth/email/verify/request',
+  summary: 'Send (again) the email-verification message to the caller',
+  tags: ['auth'],
+  access: AUTHENTICATED,
+  rateLimit: 'auth',
+  responses: { 202: { description: 'Sent unless already verified', schema: Accepted } },
+});
+const verifyRoute = defineRoute({
+  method: 'post',
+  path: '/auth/email/verify',
+  summary: 'Confirm an email address with its single-use token',
+  tags: ['auth'],
+  access: PUBLIC,
+  rateLimit: 'auth',
+  request: { body: VerifyBody },
+  responses: { 204: NoContent, 400: { description: 'Invalid, used or expired token', schema: ErrorResponse } },
+});
+
+export const recoveryDeps = (c: Context<AppEnv>): service.RecoveryDeps => ({ db: c.var.db, env: c.env, appUrl: c.env.APP_URL ?? 'http://127.0.0.1:8787' });
+
+/** Work that must not change the response or its timing: after the response when possible. */
+export function afterResponse(c: Context<AppEnv>, what: string, work: Promise<unknown>): Promise<void> {
+  const settled = work.then(
+    () => undefined,
+    (err: unknown) => service.logRecoveryFailure(what, err),
+  );
+  try {
+    c.executionCtx.waitUntil(settled);
+    return Promise.resolve();
+  } catch {
+    return settled;
+  }
+}
+
+export const recoveryRoutes = factory
+  .createApp()
+  .post(forgotRoute.path, guard(forgotRoute), validate('json', ForgotBody), async (c) => {
+    const { email } = c.req.valid('json');
+    audit(c, { action: 'auth.password_reset_request', outcome: 'success', details: { email: maskEmail(email) } });
+    await afterResponse(c, 'password reset request', service.requestPasswordReset(recoveryDeps(c), email));
+    return c.json({ message: 'If an account exists for this email, a reset link is on its way.' }, 202);
+  })
+  .post(resetRoute.path, guard(resetRoute), validate('json', ResetBody), async (c) => {
+    const { token, newPassword } = c.req.valid('json');
+    try {
+      const userId = await service.resetPassword(recoveryDeps(c), token, newPassword);
+      audit(c, { action: 'auth.password_reset', outcome: 'success', targetId: userId });
+    } catch (err) {
+      audit(c, { action: 'auth.password_reset', outcome: 'failure' });
+      throw err;
+    }
+    return c.body(null, 204);
+  })
+  .post(verifyRequestRoute.path, guard(verifyRequestRoute), async (c) => {
+    await afterResponse(c, 'verification email', service.requestEmailVerification(recoveryDeps(c), c.var.auth!));
+    return c.json({ message: 'If the address is not verified yet, a verification email is on its way.' }, 202);
+  })
+  .post(verifyRoute.path, guard(verifyRoute), validate('json', VerifyBody), async (c) => {
+    const userId = await service.verifyEmail(recoveryDeps(c), c.req.valid('json').token);
+    audit(c, { action: 'auth.email_verify', outcome: 'success', targetId: userId });
+    return c.body(null, 204);
+  });

@@ -1,0 +1,136 @@
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import type { Databases } from '../../db/client';
+import { oneTimeTokens, sessions, users } from '../../db/schema/auth';
+import { randomToken, sha256Hex } from '../../lib/crypto';
+import { AppError } from '../../lib/errors';
+import { log } from '../../lib/log';
+import { hashPassword, passwordPolicyError } from '../../security/password';
+import { notify } from '../notifications/notifications.service';
+
+export const RESET_TOKEN_TTL_MS = 60 * 60_000;
+export const VERIFY_TOKEN_TTL_MS = 24 * 60 * 60_000;
+
+export interface RecoveryDeps {
+  db: Databases;
+  env: CloudflareBindings;
+  appUrl: string;
+}
+
+type Purpose = 'verify_email' | 'reset_password';
+
+const invalidToken = () => new AppError(400, 'VALIDATION_ERROR', { message: 'Invalid or expired token', details: [{ field: 'token', message: 'Invalid or expired token' }] });
+
+/** Issues a single-use token (only its hash is stored); older unused tokens of the same purpose die. */
+async function issueToken(db: Databases, userId: number, purpose: Purpose, ttlMs: number): Promise<string> {
+  const token = randomToken(32);
+  const now = new Date();
+  await db.auth.batch([
+    db.auth
+      .update(oneTimeTokens)
+      .set({ usedAt: now })
+      .where(and(eq(oneTimeTokens.userId, userId), eq(oneTimeTokens.purpose, purpose), isNull(oneTimeTokens.usedAt))),
+    db.auth.insert(oneTimeTokens).values({ userId, purpose, tokenHash: await sha256Hex(token), expiresAt: new Date(now.getTime() + ttlMs) }),
+  ]);
+  return token;
+}
+
+/**
+ * Password reset request. Runs after the response (waitUntil) for known and unknown emails
+ * alike, so neither the answer nor its timing tells whether an account exists.
+ */
+export async function requestPasswordReset(deps: RecoveryDeps, email: string): Promise<void> {
+  const user = await deps.db.auth
+    .select({ id: users.id, publicId: users.publicId })
+    .from(users)
+    .where(and(eq(users.email, email), isNull(users.deletedAt)))
+    .get();
+  if (!user) return;
+  const token = await issueToken(deps.db, user.id, 'reset_password', RESET_TOKEN_TTL_MS);
+  const link = `${deps.appUrl}/reset-password?token=${encodeURIComponent(token)}`;
+  await notify(deps, {
+    userId: user.publicId,
+    channels: ['email'],
+    category: 'security',
+    kind: 'auth.password_reset',
+    to: { email },
+    content: {
+      title: 'Reset your password',
+      body: `Someone asked to reset the password of your account. If it was you, open this link within an hour:\n\n${link}\n\nReset code: ${token}\n\nIf it was not you, ignore this message: your password stays as it is.`,
+    },
+  });
+}
+
+/**
+ * Consumes the token, sets the new password and ends every session in one AUTH_DB batch: the
+ * token is spent by a conditional UPDATE, and the later statements only touch the user whose
+ * token was spent in this very batch (so a token can never be used twice, even concurrently).
+ */
+export async function resetPassword(deps: RecoveryDeps, token: string, newPassword: string): Promise<string> {
+  const hash = await sha256Hex(token);
+  const now = new Date();
+  const row = await deps.db.auth
+    .select({ userId: oneTimeTokens.userId, email: users.email, publicId: users.publicId })
+    .from(oneTimeTokens)
+    .innerJoin(users, eq(users.id, oneTimeTokens.userId))
+    .where(and(eq(oneTimeTokens.tokenHash, hash), eq(oneTimeTokens.purpose, 'reset_password'), isNull(oneTimeTokens.usedAt), gt(oneTimeTokens.expiresAt, now), isNull(users.deletedAt)))
+    .get();
+  if (!row) throw invalidToken();
+  const policy = passwordPolicyError(newPassword, row.email);
+  if (policy) throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'newPassword', message: policy }] });
+  const passwordHash = await hashPassword(newPassword);
+  const spentNow = sql`(SELECT user_id FROM ${oneTimeTokens} WHERE token_hash = ${hash} AND used_at = ${now.getTime()})`;
+  const [spent] = await deps.db.auth.batch([
+    deps.db.auth
+      .update(oneTimeTokens)
+      .set({ usedAt: now })
+      .where(and(eq(oneTimeTokens.tokenHash, hash), isNull(oneTimeTokens.usedAt), gt(oneTimeTokens.expiresAt, now)))
+      .returning({ id: oneTimeTokens.id }),
+    deps.db.auth
+      .update(users)
+      .set({ passwordHash, passwordChangedAt: now, failedLoginCount: 0, loginLockedUntil: null })
+      .where(sql`${users.id} = ${spentNow}`),
+    deps.db.auth
+      .update(sessions)
+      .set({ revokedAt: now, revokedReason: 'password_reset' })
+      .where(and(isNull(sessions.revokedAt), sql`${sessions.userId} = ${spentNow}`)),
+  ]);
+  if (spent.length === 0) throw invalidToken();
+  return row.publicId;
+}
+
+export async function requestEmailVerification(deps: RecoveryDeps, user: { userInternalId: number; userId: string; email: string }): Promise<void> {
+  const row = await deps.db.auth.select({ verified: users.emailVerifiedAt }).from(users).where(eq(users.id, user.userInternalId)).get();
+  if (!row || row.verified) return;
+  const token = await issueToken(deps.db, user.userInternalId, 'verify_email', VERIFY_TOKEN_TTL_MS);
+  const link = `${deps.appUrl}/verify-email?token=${encodeURIComponent(token)}`;
+  await notify(deps, {
+    userId: user.userId,
+    channels: ['email'],
+    category: 'security',
+    kind: 'auth.verify_email',
+    to: { email: user.email },
+    content: { title: 'Confirm your email address', body: `Confirm this address for your account:\n\n${link}\n\nVerification code: ${token}` },
+  });
+}
+
+export async function verifyEmail(deps: RecoveryDeps, token: string): Promise<string> {
+  const hash = await sha256Hex(token);
+  const now = new Date();
+  const spent = await deps.db.auth
+    .update(oneTimeTokens)
+    .set({ usedAt: now })
+    .where(and(eq(oneTimeTokens.tokenHash, hash), eq(oneTimeTokens.purpose, 'verify_email'), isNull(oneTimeTokens.usedAt), gt(oneTimeTokens.expiresAt, now)))
+    .returning({ userId: oneTimeTokens.userId });
+  if (spent.length === 0) throw invalidToken();
+  const [user] = await deps.db.auth
+    .update(users)
+    .set({ emailVerifiedAt: now })
+    .where(and(eq(users.id, spent[0]!.userId), isNull(users.deletedAt)))
+    .returning({ publicId: users.publicId });
+  if (!user) throw invalidToken();
+  return user.publicId;
+}
+
+export function logRecoveryFailure(what: string, err: unknown): void {
+  log('error', `${what} failed after the response`, { error: err instanceof Error ? err.message : String(err) });
+}

@@ -1,0 +1,92 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import { users } from '../../db/schema/auth';
+import { audit } from '../../lib/audit';
+import { AppError } from '../../lib/errors';
+import { factory } from '../../lib/factory';
+import { AUTHENTICATED, defineRoute, permission } from '../../lib/route';
+import { validate } from '../../lib/validation';
+import { guard } from '../../middleware/guard';
+import { ErrorResponse, NoContent } from '../docs/common.schemas';
+import { ListQuery, NotificationIdParams, NotificationPage, NotifyInput, ReadAllResponse, SendResponse, UserIdParams } from './notifications.schemas';
+import { listNotifications, markAllRead, markRead, notify } from './notifications.service';
+
+const listRoute = defineRoute({
+  method: 'get',
+  path: '/notifications',
+  summary: "The caller's notifications (every channel, with delivery status), newest first",
+  tags: ['notifications'],
+  access: AUTHENTICATED,
+  request: { query: ListQuery },
+  responses: { 200: { description: 'A page of notifications', schema: NotificationPage }, 400: { description: 'Invalid filter or cursor', schema: ErrorResponse } },
+});
+
+const readAllRoute = defineRoute({
+  method: 'post',
+  path: '/notifications/read-all',
+  summary: "Mark every one of the caller's notifications read",
+  tags: ['notifications'],
+  access: AUTHENTICATED,
+  responses: { 200: { description: 'How many were marked', schema: ReadAllResponse } },
+});
+
+const readRoute = defineRoute({
+  method: 'post',
+  path: '/notifications/:id/read',
+  summary: 'Mark one of the caller’s notifications read (idempotent)',
+  tags: ['notifications'],
+  access: AUTHENTICATED,
+  request: { params: NotificationIdParams },
+  responses: { 204: NoContent, 404: { description: 'No such notification of the caller', schema: ErrorResponse } },
+});
+
+const userListRoute = defineRoute({
+  method: 'get',
+  path: '/notifications/users/:id',
+  summary: "A user's notifications (admins with notifications:read, or the user)",
+  tags: ['notifications'],
+  access: permission('notifications:read', 'id'),
+  request: { params: UserIdParams, query: ListQuery },
+  responses: { 200: { description: 'A page of notifications', schema: NotificationPage }, 404: { description: 'Unknown user, or not allowed', schema: ErrorResponse } },
+});
+
+const sendRoute = defineRoute({
+  method: 'post',
+  path: '/notifications',
+  summary: 'Send a notification to a user through the queue (operators; business code calls notify())',
+  tags: ['notifications'],
+  access: permission('notifications:write'),
+  rateLimit: 'expensive',
+  request: { body: NotifyInput },
+  responses: {
+    202: { description: 'Recorded as queued (or the existing records for a reused idempotency key)', schema: SendResponse },
+    400: { description: 'Invalid input', schema: ErrorResponse },
+    404: { description: 'Unknown user', schema: ErrorResponse },
+  },
+});
+
+export const notificationsRoutes = factory
+  .createApp()
+  .get(listRoute.path, guard(listRoute), validate('query', ListQuery), async (c) => {
+    return c.json(await listNotifications(c.var.db, c.var.auth!.userId, c.req.valid('query')));
+  })
+  .post(readAllRoute.path, guard(readAllRoute), async (c) => {
+    return c.json({ updated: await markAllRead(c.var.db, c.var.auth!.userId) });
+  })
+  .post(readRoute.path, guard(readRoute), validate('param', NotificationIdParams), async (c) => {
+    if (!(await markRead(c.var.db, c.var.auth!.userId, c.req.valid('param').id))) throw new AppError(404, 'NOT_FOUND');
+    return c.body(null, 204);
+  })
+  .get(userListRoute.path, guard(userListRoute), validate('param', UserIdParams), validate('query', ListQuery), async (c) => {
+    const { id: userId } = c.req.valid('param');
+    const exists = await c.var.db.auth.select({ id: users.id }).from(users).where(eq(users.publicId, userId)).get();
+    if (!exists) throw new AppError(404, 'NOT_FOUND');
+    return c.json(await listNotifications(c.var.db, userId, c.req.valid('query')));
+  })
+  .post(sendRoute.path, guard(sendRoute), validate('json', NotifyInput), async (c) => {
+    const input = c.req.valid('json');
+    const target = await c.var.db.auth.select({ id: users.id }).from(users).where(and(eq(users.publicId, input.userId), isNull(users.deletedAt))).get();
+    if (!target) throw new AppError(404, 'NOT_FOUND');
+    const result = await notify({ db: c.var.db, env: c.env }, input);
+    audit(c, { action: 'notification.send', outcome: 'success', targetId: input.userId, details: { channels: input.channels, kind: input.kind, category: input.category } });
+    return c.json(result, 202);
+  });

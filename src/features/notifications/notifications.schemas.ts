@@ -1,0 +1,81 @@
+import * as z from 'zod/mini';
+import { NOTIFICATION_CATEGORIES, NOTIFICATION_CHANNELS, NOTIFICATION_STATUSES } from '../../db/schema/app';
+import { Cursor, Limit, pageSchema, QueryBool } from '../../lib/pagination';
+import { EmailAddress, IdempotencyKey, Kind, NotificationContent, PhoneNumber } from '../../queues/notification-message';
+
+export const Channel = z.enum(NOTIFICATION_CHANNELS);
+export const Category = z.enum(NOTIFICATION_CATEGORIES);
+
+const SMS_MAX_BODY = 1600;
+
+/** The one producer API's input (`notify()`), also the body of the admin send route. */
+export const NotifyInput = z
+  .strictObject({
+    userId: z.uuid({ error: 'Invalid user id' }),
+    channels: z.array(Channel).check(
+      z.minLength(1, 'At least one channel'),
+      z.maxLength(NOTIFICATION_CHANNELS.length),
+      z.refine((c) => new Set(c).size === c.length, 'Channels must be unique'),
+    ),
+    category: Category,
+    kind: Kind,
+    to: z.optional(z.strictObject({ email: z.optional(EmailAddress), phone: z.optional(PhoneNumber) })),
+    content: NotificationContent,
+    /** Same key, same notification: a retried call never enqueues twice. */
+    idempotencyKey: z.optional(IdempotencyKey),
+  })
+  .check(
+    z.superRefine((input, ctx) => {
+      const sms = input.channels.filter((c) => c.startsWith('sms_'));
+      if (sms.length > 0 && !input.to?.phone) ctx.issues.push({ code: 'custom', path: ['to', 'phone'], message: 'SMS channels need a phone number', input });
+      if (sms.length > 0 && input.content.body.length > SMS_MAX_BODY) {
+        ctx.issues.push({ code: 'custom', path: ['content', 'body'], message: `SMS bodies are at most ${SMS_MAX_BODY} characters`, input });
+      }
+      // Marketing never rides the transactional sender, and nothing else rides the promotional one.
+      if (input.category === 'marketing' && input.channels.includes('sms_transactional')) {
+        ctx.issues.push({ code: 'custom', path: ['channels'], message: 'Marketing SMS must use sms_promotional', input });
+      }
+      if (input.category !== 'marketing' && input.channels.includes('sms_promotional')) {
+        ctx.issues.push({ code: 'custom', path: ['channels'], message: 'sms_promotional carries marketing only', input });
+      }
+    }),
+  );
+export type NotifyInput = z.infer<typeof NotifyInput>;
+
+export const NotificationResponse = z.object({
+  id: z.string(),
+  channel: Channel,
+  category: Category,
+  kind: z.string(),
+  status: z.enum(NOTIFICATION_STATUSES),
+  title: z.string(),
+  body: z.nullable(z.string()),
+  data: z.nullable(z.record(z.string(), z.string())),
+  recipient: z.nullable(z.string()),
+  attempts: z.number(),
+  reason: z.nullable(z.string()),
+  createdAt: z.string(),
+  deliveredAt: z.nullable(z.string()),
+  failedAt: z.nullable(z.string()),
+  readAt: z.nullable(z.string()),
+});
+export type NotificationView = z.infer<typeof NotificationResponse>;
+
+export const NotificationPage = pageSchema(NotificationResponse);
+
+export const ListQuery = z.strictObject({
+  limit: Limit,
+  cursor: Cursor,
+  status: z.optional(z.enum(NOTIFICATION_STATUSES)),
+  channel: z.optional(Channel),
+  unread: QueryBool,
+});
+
+export const NotificationIdParams = z.object({ id: z.uuid({ error: 'Invalid notification id' }) });
+export const UserIdParams = z.object({ id: z.uuid({ error: 'Invalid user id' }) });
+
+export const SendResponse = z.object({
+  notifications: z.array(z.object({ id: z.string(), channel: Channel, status: z.enum(NOTIFICATION_STATUSES), duplicate: z.boolean() })),
+});
+
+export const ReadAllResponse = z.object({ updated: z.number() });

@@ -1,0 +1,64 @@
+import { getNotificationConfig, secret } from '../../features/notifications/notifications.config';
+import { ResendEmailSender } from './email-resend';
+import { SmtpEmailSender } from './email-smtp';
+import { ApnsPushSender } from './push-apns';
+import { FcmPushSender, parseServiceAccount } from './push-fcm';
+import { RecordingEmailSender, RecordingPushSender, RecordingSmsSender } from './recording';
+import { TwilioSmsSender } from './sms-twilio';
+import type { EmailSender, PushSender, SmsSender } from './types';
+
+export interface Channels {
+  email: EmailSender;
+  fcm: PushSender;
+  apns: PushSender;
+  smsTransactional: SmsSender;
+  smsPromotional: SmsSender;
+}
+
+/**
+ * The adapters for this environment, chosen by which secrets are set: SMTP, else Resend, else
+ * recording for email; FCM and APNs each when their keys are set; Twilio per SMS channel when
+ * its own sender is set. Anything unconfigured records instead of sending (dev and tests).
+ */
+export function createChannels(env: CloudflareBindings, overrides: Partial<Channels> = {}): Channels {
+  const config = getNotificationConfig(env);
+  const from = config.emailFrom;
+
+  let email: EmailSender = new RecordingEmailSender();
+  const smtpHost = secret(env, 'SMTP_HOST');
+  const resendKey = secret(env, 'RESEND_API_KEY');
+  if (smtpHost) {
+    const secure = secret(env, 'SMTP_SECURE') === 'true';
+    const port = Number(secret(env, 'SMTP_PORT') ?? (secure ? 465 : 587));
+    email = new SmtpEmailSender({ host: smtpHost, port, secure, user: secret(env, 'SMTP_USER'), password: secret(env, 'SMTP_PASSWORD'), from });
+  } else if (resendKey) {
+    email = new ResendEmailSender({ apiKey: resendKey, from });
+  }
+
+  const sa = secret(env, 'FCM_SERVICE_ACCOUNT_JSON');
+  const serviceAccount = sa ? parseServiceAccount(sa) : null;
+  const fcm: PushSender = serviceAccount ? new FcmPushSender({ serviceAccount }) : new RecordingPushSender('recording-fcm');
+
+  const p8 = secret(env, 'APNS_KEY_P8');
+  const keyId = secret(env, 'APNS_KEY_ID');
+  const teamId = secret(env, 'APNS_TEAM_ID');
+  const bundleId = secret(env, 'APNS_BUNDLE_ID');
+  const apns: PushSender =
+    p8 && keyId && teamId && bundleId
+      ? new ApnsPushSender({ keyP8: p8.replace(/\\n/g, '\n'), keyId, teamId, bundleId, environment: config.apnsEnvironment })
+      : new RecordingPushSender('recording-apns');
+
+  const sid = secret(env, 'TWILIO_ACCOUNT_SID');
+  const authToken = secret(env, 'TWILIO_AUTH_TOKEN');
+  const sms = (sender: string | undefined, provider: string): SmsSender =>
+    sid && authToken && sender ? new TwilioSmsSender({ accountSid: sid, authToken, sender, provider }) : new RecordingSmsSender(`recording-${provider}`);
+
+  return {
+    email,
+    fcm,
+    apns,
+    smsTransactional: sms(secret(env, 'SMS_TRANSACTIONAL_SENDER'), 'twilio-transactional'),
+    smsPromotional: sms(secret(env, 'SMS_PROMOTIONAL_SENDER'), 'twilio-promotional'),
+    ...overrides,
+  };
+}

@@ -1,0 +1,58 @@
+import { log, maskEmail } from '../../lib/log';
+import type { EmailMessage, EmailSender, PushMessage, PushSender, SendResult, SmsMessage, SmsSender } from './types';
+
+export interface RecordedMessage {
+  channel: 'email' | 'push' | 'sms';
+  provider: string;
+  to: string;
+  title: string;
+  body: string;
+  /** The notification id. */
+  key: string;
+  at: number;
+}
+
+// In-memory only, per isolate, bounded: a development aid, never a delivery.
+const MAX_RECORDED = 500;
+const recorded: RecordedMessage[] = [];
+
+function keep(entry: RecordedMessage): void {
+  recorded.push(entry);
+  if (recorded.length > MAX_RECORDED) recorded.splice(0, recorded.length - MAX_RECORDED);
+  log('info', 'notification recorded (no provider configured)', {
+    channel: entry.channel,
+    provider: entry.provider,
+    to: entry.channel === 'email' ? maskEmail(entry.to) : `${entry.to.slice(0, 4)}***`,
+    key: entry.key,
+  });
+}
+
+/** What the recording providers have "sent" in this isolate (dev and tests). */
+export function recordedMessages(filter?: (m: RecordedMessage) => boolean): RecordedMessage[] {
+  return filter ? recorded.filter(filter) : [...recorded];
+}
+
+/** Used when no provider is configured: the message is recorded and logged, then reported sent. */
+export class RecordingEmailSender implements EmailSender {
+  readonly provider = 'recording';
+  async send(m: EmailMessage): Promise<SendResult> {
+    keep({ channel: 'email', provider: this.provider, to: m.to, title: m.subject, body: m.text, key: m.notificationId, at: Date.now() });
+    return { ok: true, provider: this.provider, providerMessageId: `rec-${m.notificationId}` };
+  }
+}
+
+export class RecordingPushSender implements PushSender {
+  constructor(readonly provider: string = 'recording') {}
+  async send(m: PushMessage): Promise<SendResult> {
+    keep({ channel: 'push', provider: this.provider, to: m.token, title: m.title, body: m.body, key: m.notificationId, at: Date.now() });
+    return { ok: true, provider: this.provider, providerMessageId: `rec-${m.notificationId}` };
+  }
+}
+
+export class RecordingSmsSender implements SmsSender {
+  constructor(readonly provider: string = 'recording') {}
+  async send(m: SmsMessage): Promise<SendResult> {
+    keep({ channel: 'sms', provider: this.provider, to: m.to, title: '', body: m.body, key: m.notificationId, at: Date.now() });
+    return { ok: true, provider: this.provider, providerMessageId: `rec-${m.notificationId}` };
+  }
+}

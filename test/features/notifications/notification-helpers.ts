@@ -1,0 +1,86 @@
+import { createExecutionContext, createMessageBatch, getQueueResult, type QueueResult } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
+import { createDatabases } from '../../../src/db/client';
+import { notifications } from '../../../src/db/schema/app';
+import { prepareNotifications } from '../../../src/features/notifications/notifications.service';
+import type { NotificationMessage } from '../../../src/queues/notification-message';
+import { consumeNotificationBatch, type ConsumerOptions } from '../../../src/queues/notification-consumer';
+
+export const db = () => createDatabases(env);
+
+let seq = 0;
+
+/** Records notifications as `queued` (as notify() does) without enqueueing: the test drives the consumer. */
+export async function prepared(input: Record<string, unknown>): Promise<NotificationMessage[]> {
+  const list = await prepareNotifications(db(), input);
+  return list.map((p) => p.message);
+}
+
+export function emailInput(userId: string, overrides: Record<string, unknown> = {}) {
+  return {
+    userId,
+    channels: ['email'],
+    category: 'transactional',
+    kind: 'test.hello',
+    content: { title: 'Hello', body: 'Hello from the tests' },
+    ...overrides,
+  };
+}
+
+export function batchOf(messages: NotificationMessage[], attempts = 1, queue = 'app-ubr-notifications'): MessageBatch<unknown> {
+  return createMessageBatch<unknown>(
+    queue,
+    messages.map((body) => {
+      seq += 1;
+      return { id: `msg-${seq}-${crypto.randomUUID().slice(0, 8)}`, timestamp: Date.now(), attempts, body };
+    }),
+  );
+}
+
+/**
+ * Records the delay each message asked for: the plugin's getQueueResult reports which
+ * messages were retried but not their delaySeconds, which is what backoff tests check.
+ */
+export function captureRetryDelays(batch: MessageBatch<unknown>): Map<string, number | undefined> {
+  const delays = new Map<string, number | undefined>();
+  for (const msg of batch.messages) {
+    const retry = msg.retry.bind(msg);
+    msg.retry = (options?: QueueRetryOptions) => {
+      delays.set(msg.id, options?.delaySeconds);
+      retry(options);
+    };
+  }
+  return delays;
+}
+
+/** Runs the consumer on a batch and returns what it acked and retried (with the delays asked for). */
+export async function consume(messages: NotificationMessage[], options: ConsumerOptions & { attempts?: number; env?: CloudflareBindings } = {}): Promise<QueueResult> {
+  const batch = batchOf(messages, options.attempts ?? 1);
+  const delays = captureRetryDelays(batch);
+  const ctx = createExecutionContext();
+  await consumeNotificationBatch(batch, options.env ?? env, options);
+  const result = await getQueueResult(batch, ctx);
+  return { ...result, retryMessages: result.retryMessages.map((r) => ({ ...r, delaySeconds: delays.get(r.msgId) })) };
+}
+
+export async function record(id: string) {
+  const row = await db().app.select().from(notifications).where(eq(notifications.publicId, id)).get();
+  if (!row) throw new Error(`notification ${id} missing`);
+  return row;
+}
+
+/** A fake provider at the HTTP boundary: answers with the queued responses, records each request. */
+export function httpStub(responses: (Response | (() => Response))[]) {
+  const requests: Request[] = [];
+  const fetcher = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
+    const req = new Request(input, init);
+    requests.push(req.clone());
+    const next = responses.length > 1 ? responses.shift()! : responses[0]!;
+    return typeof next === 'function' ? next() : next.clone();
+  };
+  return { fetch: fetcher, requests };
+}
+
+export const jsonResponse = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
