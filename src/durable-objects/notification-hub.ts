@@ -46,6 +46,11 @@ export class NotificationHub extends DurableObject<CloudflareBindings> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('ping', 'pong'));
   }
 
+  /** Liveness for /health: answers without touching storage or sockets. */
+  ping(): string {
+    return 'pong';
+  }
+
   async issueTicket(userPublicId: string, sessionId: string): Promise<{ ticket: string; expiresAt: number }> {
     const ticket = `${userPublicId}.${randomToken(32)}`;
     const expiresAt = Date.now() + TICKET_TTL_MS;

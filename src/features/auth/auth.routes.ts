@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { afterResponse } from '../../lib/after-response';
 import { audit } from '../../lib/audit';
 import { getConfig } from '../../lib/config';
 import { AppError } from '../../lib/errors';
@@ -10,6 +11,8 @@ import { guard } from '../../middleware/guard';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { ChangePasswordBody, LoginBody, RefreshBody, RegisterBody, SessionListResponse, TokenPairResponse } from './auth.schemas';
 import * as service from './auth.service';
+import { recoveryDeps } from './recovery.routes';
+import { requestEmailVerification } from './recovery.service';
 
 const registerRoute = defineRoute({
   method: 'post',
@@ -112,6 +115,8 @@ export const authRoutes = factory
     try {
       const pair = await service.register(deps(c), body, meta(c));
       audit(c, { action: 'auth.register', outcome: 'success', actorId: pair.user.id, targetId: pair.user.id });
+      // The verification link goes out after the response: registration never waits on mail.
+      await afterResponse(c, 'verification email', requestEmailVerification(recoveryDeps(c), { userId: pair.user.id, email: pair.user.email }));
       return c.json(pair, 201);
     } catch (err) {
       if (err instanceof AppError && err.code === 'EMAIL_TAKEN') {

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import * as z from 'zod/mini';
+import { afterResponse } from '../../lib/after-response';
 import { audit } from '../../lib/audit';
 import { factory, type AppEnv } from '../../lib/factory';
 import { maskEmail } from '../../lib/log';
@@ -57,20 +58,6 @@ const verifyRoute = defineRoute({
 });
 
 export const recoveryDeps = (c: Context<AppEnv>): service.RecoveryDeps => ({ db: c.var.db, env: c.env, appUrl: c.env.APP_URL ?? 'http://127.0.0.1:8787' });
-
-/** Work that must not change the response or its timing: after the response when possible. */
-export function afterResponse(c: Context<AppEnv>, what: string, work: Promise<unknown>): Promise<void> {
-  const settled = work.then(
-    () => undefined,
-    (err: unknown) => service.logRecoveryFailure(what, err),
-  );
-  try {
-    c.executionCtx.waitUntil(settled);
-    return Promise.resolve();
-  } catch {
-    return settled;
-  }
-}
 
 export const recoveryRoutes = factory
   .createApp()

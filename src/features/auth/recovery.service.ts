@@ -3,7 +3,6 @@ import type { Databases } from '../../db/client';
 import { oneTimeTokens, sessions, users } from '../../db/schema/auth';
 import { randomToken, sha256Hex } from '../../lib/crypto';
 import { AppError } from '../../lib/errors';
-import { log } from '../../lib/log';
 import { hashPassword, passwordPolicyError } from '../../security/password';
 import { notify } from '../notifications/notifications.service';
 
@@ -98,10 +97,15 @@ export async function resetPassword(deps: RecoveryDeps, token: string, newPasswo
   return row.publicId;
 }
 
-export async function requestEmailVerification(deps: RecoveryDeps, user: { userInternalId: number; userId: string; email: string }): Promise<void> {
-  const row = await deps.db.auth.select({ verified: users.emailVerifiedAt }).from(users).where(eq(users.id, user.userInternalId)).get();
+/** Sends a verification link unless the address is verified already (also called after registration). */
+export async function requestEmailVerification(deps: RecoveryDeps, user: { userId: string; email: string }): Promise<void> {
+  const row = await deps.db.auth
+    .select({ id: users.id, verified: users.emailVerifiedAt })
+    .from(users)
+    .where(and(eq(users.publicId, user.userId), isNull(users.deletedAt)))
+    .get();
   if (!row || row.verified) return;
-  const token = await issueToken(deps.db, user.userInternalId, 'verify_email', VERIFY_TOKEN_TTL_MS);
+  const token = await issueToken(deps.db, row.id, 'verify_email', VERIFY_TOKEN_TTL_MS);
   const link = `${deps.appUrl}/verify-email?token=${encodeURIComponent(token)}`;
   await notify(deps, {
     userId: user.userId,
@@ -129,8 +133,4 @@ export async function verifyEmail(deps: RecoveryDeps, token: string): Promise<st
     .returning({ publicId: users.publicId });
   if (!user) throw invalidToken();
   return user.publicId;
-}
-
-export function logRecoveryFailure(what: string, err: unknown): void {
-  log('error', `${what} failed after the response`, { error: err instanceof Error ? err.message : String(err) });
 }

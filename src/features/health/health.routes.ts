@@ -17,7 +17,7 @@ const HealthResponse = z.object({
 const healthRoute = defineRoute({
   method: 'get',
   path: '/health',
-  summary: 'Liveness and dependency checks (D1 ×3, KV, Durable Object, queue producer)',
+  summary: 'Liveness and dependency checks (D1 ×3, KV, both Durable Objects, both queue producers)',
   tags: ['ops'],
   access: PUBLIC,
   rateLimit: 'none',
@@ -50,10 +50,17 @@ export const healthRoutes = factory.createApp().get(healthRoute.path, guard(heal
       const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName('health:probe'));
       await stub.ping();
     }),
+    timed('notificationHub', async () => {
+      const stub = env.NOTIFICATION_HUB.get(env.NOTIFICATION_HUB.idFromName('health:probe'));
+      await stub.ping();
+    }),
     // A producer has no read call: checking the binding's shape is all that is safe to do
     // without enqueueing work on every probe.
     timed('auditQueue', async () => {
       if (typeof env.AUDIT_QUEUE?.send !== 'function') throw new Error('AUDIT_QUEUE binding missing');
+    }),
+    timed('notifyQueue', async () => {
+      if (typeof env.NOTIFY_QUEUE?.send !== 'function') throw new Error('NOTIFY_QUEUE binding missing');
     }),
   ]);
   const ok = checks.every(([, r]) => r.status === 'ok');

@@ -70,12 +70,29 @@ describe('password reset', () => {
 });
 
 describe('email verification', () => {
-  it('verifies the address with the mailed token, once', async () => {
+  it('mails a verification link at registration; the token verifies the address once', async () => {
     const u = await registerUser();
-    expect((await call('/api/v1/auth/email/verify/request', { method: 'POST', token: u.accessToken, ip: freshIp() })).status).toBe(202);
     const token = await mailedToken(u.email, /confirm/i);
     expect((await call('/api/v1/auth/email/verify', { body: { token }, ip: freshIp() })).status).toBe(204);
     expect((await json<{ emailVerified: boolean }>(await me(u.accessToken))).emailVerified).toBe(true);
     expect((await call('/api/v1/auth/email/verify', { body: { token }, ip: freshIp() })).status).toBe(400);
+  });
+
+  it('resends on request with a fresh token that replaces the previous one', async () => {
+    const u = await registerUser();
+    const first = await mailedToken(u.email, /confirm/i);
+    expect((await call('/api/v1/auth/email/verify/request', { method: 'POST', token: u.accessToken, ip: freshIp() })).status).toBe(202);
+    const second = await vi.waitFor(
+      () => {
+        const t = recordedMessages((m) => m.to === u.email && /confirm/i.test(m.title))
+          .map((m) => /code: ([A-Za-z0-9_-]{43})/.exec(m.body)?.[1])
+          .find((x) => x && x !== first);
+        if (!t) throw new Error('no second mail yet');
+        return t;
+      },
+      { timeout: 8000, interval: 100 },
+    );
+    expect((await call('/api/v1/auth/email/verify', { body: { token: first }, ip: freshIp() })).status).toBe(400);
+    expect((await call('/api/v1/auth/email/verify', { body: { token: second }, ip: freshIp() })).status).toBe(204);
   });
 });
