@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { apiKeysRoutes } from './features/api-keys/api-keys.routes';
 import { authRoutes } from './features/auth/auth.routes';
+import { clientVersionsRoutes } from './features/client-versions/client-versions.routes';
 import { jwksRoutes } from './features/auth/jwks.routes';
 import { recoveryRoutes } from './features/auth/recovery.routes';
 import { devicesRoutes } from './features/devices/devices.routes';
@@ -23,6 +24,7 @@ import { log } from './lib/log';
 import { reportError } from './lib/observability';
 import { API_PREFIX } from './lib/route';
 import { jsonBody } from './middleware/body';
+import { clientVersion } from './middleware/client-version';
 import { requestLogger } from './middleware/logger';
 import { requestId } from './middleware/request-id';
 import { noStore, securityHeaders } from './middleware/security-headers';
@@ -55,12 +57,13 @@ export const app = factory
       origin: (origin, c) => (getConfig(c.env).corsOrigins.includes(origin) ? origin : null),
       allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
       allowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Client-Platform', 'X-Client-Version'],
-      exposeHeaders: ['X-Request-Id', 'X-Client-Update', ...RATE_LIMIT_HEADERS],
+      exposeHeaders: ['X-Request-Id', 'X-Client-Update', 'X-Client-Update-Url', ...RATE_LIMIT_HEADERS],
       maxAge: 600,
     }),
   )
   .use('/api/*', noStore())
   .use('/api/*', jsonBody({ maxBytes: (c) => getConfig(c.env as CloudflareBindings).bodyLimitBytes }))
+  .use('/api/*', clientVersion())
   .route(API_PREFIX, authRoutes)
   .route(API_PREFIX, recoveryRoutes)
   .route(API_PREFIX, usersRoutes)
@@ -68,6 +71,7 @@ export const app = factory
   .route(API_PREFIX, apiKeysRoutes)
   .route(API_PREFIX, mfaRoutes)
   .route(API_PREFIX, logsRoutes)
+  .route(API_PREFIX, clientVersionsRoutes)
   .route(API_PREFIX, preferencesRoutes)
   .route(API_PREFIX, streamRoutes)
   .route(API_PREFIX, notificationsRoutes)

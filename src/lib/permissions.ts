@@ -8,6 +8,7 @@ export const PERMISSIONS = [
   'logs:read',
   'notifications:read',
   'notifications:write',
+  'config:write',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];

@@ -128,3 +128,19 @@ export const smsConsents = sqliteTable(
   },
   (t) => [uniqueIndex('sms_consents_phone_uq').on(t.phone), index('sms_consents_user_idx').on(t.userPublicId)],
 );
+
+/**
+ * Client version policy per platform: below `minVersion` a client gets 426 UPGRADE_REQUIRED,
+ * below `latestVersion` a soft-update hint. Read through an isolate + KV cache (≤ 60 s stale).
+ */
+export const clientVersions = sqliteTable(
+  'client_versions',
+  {
+    ...baseColumns(),
+    platform: text().notNull(),
+    minVersion: text().notNull(),
+    latestVersion: text().notNull(),
+    updateUrl: text(),
+  },
+  (t) => [uniqueIndex('client_versions_platform_uq').on(t.platform)],
+);

@@ -1,0 +1,45 @@
+import { factory } from '../../lib/factory';
+import { defineRoute, permission, PUBLIC } from '../../lib/route';
+import { validate } from '../../lib/validation';
+import { guard } from '../../middleware/guard';
+import { ErrorResponse, NoContent } from '../docs/common.schemas';
+import { PlatformParams, PolicyBody, PolicyList, PolicyResponse } from './client-versions.schemas';
+import * as service from './client-versions.service';
+
+const listRoute = defineRoute({
+  method: 'get',
+  path: '/client-versions',
+  summary: 'Client version policy per platform (minimum supported, latest); never answers 426',
+  tags: ['client-versions'],
+  access: PUBLIC,
+  responses: { 200: { description: 'Policies', schema: PolicyList } },
+});
+const putRoute = defineRoute({
+  method: 'put',
+  path: '/client-versions/:platform',
+  summary: 'Set the policy of a platform',
+  tags: ['client-versions'],
+  access: permission('config:write'),
+  request: { params: PlatformParams, body: PolicyBody },
+  responses: { 200: { description: 'The policy', schema: PolicyResponse } },
+});
+const deleteRoute = defineRoute({
+  method: 'delete',
+  path: '/client-versions/:platform',
+  summary: 'Remove the policy of a platform',
+  tags: ['client-versions'],
+  access: permission('config:write'),
+  request: { params: PlatformParams },
+  responses: { 204: NoContent, 404: { description: 'No policy for this platform', schema: ErrorResponse } },
+});
+
+export const clientVersionsRoutes = factory
+  .createApp()
+  .get(listRoute.path, guard(listRoute), async (c) => c.json({ data: await service.listPolicies(c.var.db) }))
+  .put(putRoute.path, guard(putRoute), validate('param', PlatformParams), validate('json', PolicyBody), async (c) => {
+    return c.json(await service.putPolicy(c.var.db, c.env.CACHE, c.req.valid('param').platform, c.req.valid('json')));
+  })
+  .delete(deleteRoute.path, guard(deleteRoute), validate('param', PlatformParams), async (c) => {
+    await service.deletePolicy(c.var.db, c.env.CACHE, c.req.valid('param').platform);
+    return c.body(null, 204);
+  });
