@@ -16,6 +16,7 @@ import { preferencesRoutes } from './features/notifications/preferences.routes';
 import { streamRoutes } from './features/notifications/stream.routes';
 import { rolesRoutes } from './features/roles/roles.routes';
 import { usersRoutes } from './features/users/users.routes';
+import { twilioRoutes } from './features/webhooks/twilio.routes';
 import { buildAuditEvent } from './lib/audit';
 import { getConfig } from './lib/config';
 import { AppError, errorBody, type ErrorCode } from './lib/errors';
@@ -62,7 +63,7 @@ export const app = factory
     }),
   )
   .use('/api/*', noStore())
-  .use('/api/*', jsonBody({ maxBytes: (c) => getConfig(c.env as CloudflareBindings).bodyLimitBytes }))
+  .use('/api/*', jsonBody({ maxBytes: (c) => getConfig(c.env as CloudflareBindings).bodyLimitBytes, formPathPrefix: `${API_PREFIX}/webhooks/` }))
   .use('/api/*', clientVersion())
   .route(API_PREFIX, authRoutes)
   .route(API_PREFIX, recoveryRoutes)
@@ -72,6 +73,7 @@ export const app = factory
   .route(API_PREFIX, mfaRoutes)
   .route(API_PREFIX, logsRoutes)
   .route(API_PREFIX, clientVersionsRoutes)
+  .route(API_PREFIX, twilioRoutes)
   .route(API_PREFIX, preferencesRoutes)
   .route(API_PREFIX, streamRoutes)
   .route(API_PREFIX, notificationsRoutes)

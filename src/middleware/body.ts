@@ -4,14 +4,19 @@ import { AppError } from '../lib/errors';
 export interface BodyVariables {
   /** The parsed JSON body, when the request had one. */
   jsonBody?: unknown;
+  /** A form body, accepted only under `formPathPrefix` (provider webhooks that post forms). */
+  formBody?: URLSearchParams;
 }
 
 export interface JsonBodyOptions {
   /** Maximum body size in bytes. */
   maxBytes: number | ((c: { env: unknown }) => number);
+  /** Paths under this prefix may post application/x-www-form-urlencoded (e.g. Twilio webhooks). */
+  formPathPrefix?: string;
 }
 
 const JSON_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i;
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;|$)/i;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Reads at most `max` bytes, counting what actually arrives: Content-Length may lie or be absent. */
@@ -74,7 +79,12 @@ export const jsonBody = (options: JsonBodyOptions) =>
     const raw = c.req.raw.body;
     const bytes = raw ? await readLimited(raw, max) : new Uint8Array();
     if (bytes.byteLength === 0) return next();
-    if (!JSON_TYPE.test(c.req.header('Content-Type') ?? '')) {
+    const type = c.req.header('Content-Type') ?? '';
+    if (options.formPathPrefix && c.req.path.startsWith(options.formPathPrefix) && FORM_TYPE.test(type)) {
+      c.set('formBody', new URLSearchParams(new TextDecoder().decode(bytes)));
+      return next();
+    }
+    if (!JSON_TYPE.test(type)) {
       throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE');
     }
     let text: string;
