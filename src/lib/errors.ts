@@ -36,6 +36,8 @@ export interface AppErrorOptions {
   details?: ErrorDetail[];
   /** Logged, never sent to the client. */
   reason?: string;
+  /** The request failed schema validation before any business logic ran. */
+  schema?: boolean;
   headers?: Record<string, string>;
   cause?: unknown;
 }
@@ -45,6 +47,7 @@ export class AppError extends HTTPException {
   readonly code: ErrorCode;
   readonly details?: ErrorDetail[];
   readonly reason?: string;
+  readonly schema: boolean;
   readonly extraHeaders?: Record<string, string>;
 
   constructor(status: ContentfulStatusCode, code: ErrorCode, options: AppErrorOptions = {}) {
@@ -52,6 +55,7 @@ export class AppError extends HTTPException {
     this.code = code;
     this.details = options.details;
     this.reason = options.reason;
+    this.schema = options.schema ?? false;
     this.extraHeaders = options.headers;
   }
 }

@@ -25,10 +25,10 @@ export function validate<T extends Target, S extends z.ZodMiniType>(
   return async (c, next) => {
     const value = target === 'json' ? (c.var.jsonBody ?? undefined) : target === 'query' ? c.req.query() : c.req.param();
     if (target === 'json' && value === undefined) {
-      throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: '(body)', message: 'A JSON body is required' }] });
+      throw new AppError(400, 'VALIDATION_ERROR', { schema: true, details: [{ field: '(body)', message: 'A JSON body is required' }] });
     }
     const result = await z.safeParseAsync(schema, value);
-    if (!result.success) throw new AppError(400, 'VALIDATION_ERROR', { details: issuesToDetails(result.error.issues) });
+    if (!result.success) throw new AppError(400, 'VALIDATION_ERROR', { schema: true, details: issuesToDetails(result.error.issues) });
     c.req.addValidatedData(target, result.data as object);
     await next();
   };

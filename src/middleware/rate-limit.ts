@@ -89,7 +89,10 @@ async function authTier(c: Context<AppEnv>, next: Next, rule: RateLimitRule, bac
   }
   await next();
   let results = taken.map((t) => t.result);
-  if (refundOnSuccess && c.res.status >= 200 && c.res.status < 300) results = (await giveBack(backend, rule, taken, c.var.requestId)) ?? results;
+  // A request refused by schema validation never reached a credential check: it guessed
+  // nothing, so it does not spend the budget (business-rule 400s, e.g. a wrong code, still do).
+  const schemaRefusal = c.res.status === 400 && c.error instanceof AppError && c.error.schema;
+  if (schemaRefusal || (refundOnSuccess && c.res.status >= 200 && c.res.status < 300)) results = (await giveBack(backend, rule, taken, c.var.requestId)) ?? results;
   setHeaders(c, tightest(results), rule);
 }
 

@@ -45,10 +45,14 @@ describe('auth tier (exact, per IP and per account)', () => {
     expect(created.status).toBe(201);
     // The successful registration gave its slot back: the full quota is shown.
     expect(rateHeaders(created)).toMatchObject({ 'RateLimit-Limit': '5', 'RateLimit-Remaining': '5', 'RateLimit-Policy': '5;w=900' });
+    const taken = await call(REGISTER, { body: { email: (await registerUser()).email, password: PASSWORD }, ip });
+    expect(taken.status).toBe(409);
+    expect(rateHeaders(taken)).toMatchObject({ 'RateLimit-Remaining': '4', 'X-RateLimit-Remaining': '4' });
+    expect(Number(taken.headers.get('RateLimit-Reset'))).toBeGreaterThan(890);
+    // A schema refusal carries the headers too, and gives its slot back.
     const invalid = await call(REGISTER, { body: { email: 'not-an-email', password: 'short' }, ip });
     expect(invalid.status).toBe(400);
-    expect(rateHeaders(invalid)).toMatchObject({ 'RateLimit-Remaining': '4', 'X-RateLimit-Remaining': '4' });
-    expect(Number(invalid.headers.get('RateLimit-Reset'))).toBeGreaterThan(890);
+    expect(rateHeaders(invalid)).toMatchObject({ 'RateLimit-Remaining': '4' });
   });
 
   it('counts per account, so rotating IPs does not bypass it', async () => {
@@ -101,8 +105,11 @@ describe('auth tier (exact, per IP and per account)', () => {
 
   it('counts a body without a usable email against the IP only', async () => {
     const ip = freshIp();
-    for (let i = 0; i < 5; i += 1) expect((await call(LOGIN, { body: { email: ['x'], password: 'x' }, ip })).status).toBe(400);
-    expect((await call(LOGIN, { body: {}, ip })).status).toBe(429);
+    // Schema refusals never spend the budget (they guessed nothing)...
+    for (let i = 0; i < 6; i += 1) expect((await call(LOGIN, { body: { email: ['x'], password: 'x' }, ip })).status).toBe(400);
+    // ...while well-formed wrong logins against five different accounts exhaust the IP.
+    for (let i = 0; i < 5; i += 1) expect((await call(LOGIN, { body: wrongLogin(freshEmail()), ip })).status).toBe(401);
+    expect((await call(LOGIN, { body: wrongLogin(freshEmail()), ip })).status).toBe(429);
     expect((await call(LOGIN, { rawBody: '{"email":', headers: { 'Content-Type': 'application/json' }, ip: freshIp() })).status).toBe(400);
   });
 
@@ -133,5 +140,20 @@ describe('auth tier per-account scope', () => {
     }
     const login = await call('/api/v1/auth/login', { body: { email: victim.email, password: victim.password }, ip: freshIp() });
     expect(login.status).toBe(200);
+  });
+});
+
+describe('auth tier and schema validation', () => {
+  it('does not spend the budget on requests refused by schema validation, but does on wrong passwords', async () => {
+    const ip = freshIp();
+    const victim = await registerUser();
+    for (let i = 0; i < 8; i++) {
+      const res = await call('/api/v1/auth/login', { body: { email: 'not-an-email', password: '' }, ip });
+      expect(res.status).toBe(400);
+    }
+    for (let i = 0; i < 5; i++) {
+      expect((await call('/api/v1/auth/login', { body: { email: victim.email, password: `wrong password ${i}` }, ip })).status).toBe(401);
+    }
+    expect((await call('/api/v1/auth/login', { body: { email: victim.email, password: 'wrong password 6' }, ip })).status).toBe(429);
   });
 });
