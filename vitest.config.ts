@@ -25,6 +25,8 @@ export default defineConfig(async () => {
       setupFiles: ['./test/setup/apply-migrations.ts'],
       globalSetup: ['./test/setup/global-smtp.ts', './test/setup/global-redis.ts'],
       include: ['test/**/*.test.ts'],
+      // Request log lines only for failing tests: CI output stays readable.
+      silent: 'passed-only',
       testTimeout: 30_000,
       hookTimeout: 30_000,
     },
