@@ -24,27 +24,56 @@ export interface AuthVariables {
   auth?: AuthContext;
 }
 
-// Hot path: one AUTH_DB round trip checks the session (not revoked, not expired), the user (not
-// deleted) and loads roles and permissions, so a logout, a deletion or a revoked role takes
-// effect on the very next request. Parameters are bound; nothing is interpolated.
-const SESSION_SQL = `
-SELECT u.id AS uid, u.public_id, u.email, u.email_verified_at, u.created_at, u.updated_at, s.id AS sid,
+/** The caller's columns every authentication query selects: user, role names, permissions. */
+export const CALLER_COLUMNS = `u.id AS uid, u.public_id, u.email, u.email_verified_at, u.created_at, u.updated_at,
   (SELECT group_concat(r.name, ',') FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id) AS role_names,
   (SELECT json_group_array(DISTINCT je.value) FROM user_roles ur JOIN roles r ON r.id = ur.role_id, json_each(r.permissions) je
-     WHERE ur.user_id = u.id) AS perms
-FROM sessions s JOIN users u ON u.id = s.user_id
-WHERE s.public_id = ?1 AND u.public_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3 AND u.deleted_at IS NULL`;
+     WHERE ur.user_id = u.id) AS perms`;
 
-interface SessionRow {
+export interface CallerRow {
   uid: number;
   public_id: string;
   email: string;
   email_verified_at: number | null;
   created_at: number;
   updated_at: number;
-  sid: number;
   role_names: string | null;
   perms: string | null;
+}
+
+// Hot path: one AUTH_DB round trip checks the session (not revoked, not expired), the user (not
+// deleted) and loads roles and permissions, so a logout, a deletion or a revoked role takes
+// effect on the very next request. Parameters are bound; nothing is interpolated.
+const SESSION_SQL = `
+SELECT ${CALLER_COLUMNS}, s.id AS sid
+FROM sessions s JOIN users u ON u.id = s.user_id
+WHERE s.public_id = ?1 AND u.public_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3 AND u.deleted_at IS NULL`;
+
+/** Builds the request's AuthContext from a caller row and how it authenticated. */
+export function callerContext(
+  row: CallerRow,
+  via: { sessionId: string; sessionInternalId: number; apiKeyId?: string; permissions?: (own: Set<string>) => Set<string> },
+): AuthContext {
+  const own = new Set<string>(row.perms ? (JSON.parse(row.perms) as string[]) : []);
+  return {
+    userId: row.public_id,
+    userInternalId: row.uid,
+    sessionId: via.sessionId,
+    sessionInternalId: via.sessionInternalId,
+    email: row.email,
+    roles: row.role_names ? row.role_names.split(',').sort() : [],
+    permissions: via.permissions ? via.permissions(own) : own,
+    ...(via.apiKeyId ? { apiKeyId: via.apiKeyId } : {}),
+    user: {
+      publicId: row.public_id,
+      email: row.email,
+      emailVerifiedAt: row.email_verified_at === null ? null : new Date(row.email_verified_at),
+      createdAt: new Date(row.created_at),
+      updatedAt: new Date(row.updated_at),
+      deletedAt: null,
+      roleNames: row.role_names,
+    },
+  };
 }
 
 // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme name is case-insensitive
@@ -73,27 +102,9 @@ export async function resolveAuth(c: Context<AppEnv>): Promise<AuthContext> {
     }
     throw err;
   }
-  const row = await c.env.AUTH_DB.prepare(SESSION_SQL).bind(claims.sid, claims.sub, Date.now()).first<SessionRow>();
+  const row = await c.env.AUTH_DB.prepare(SESSION_SQL).bind(claims.sid, claims.sub, Date.now()).first<CallerRow & { sid: number }>();
   if (!row) throw new AppError(401, 'INVALID_TOKEN', { reason: 'session ended or user deleted', headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
-  const permissions = new Set<string>(row.perms ? (JSON.parse(row.perms) as string[]) : []);
-  return {
-    userId: row.public_id,
-    userInternalId: row.uid,
-    sessionId: claims.sid,
-    sessionInternalId: row.sid,
-    email: row.email,
-    roles: row.role_names ? row.role_names.split(',').sort() : [],
-    permissions,
-    user: {
-      publicId: row.public_id,
-      email: row.email,
-      emailVerifiedAt: row.email_verified_at === null ? null : new Date(row.email_verified_at),
-      createdAt: new Date(row.created_at),
-      updatedAt: new Date(row.updated_at),
-      deletedAt: null,
-      roleNames: row.role_names,
-    },
-  };
+  return callerContext(row, { sessionId: claims.sid, sessionInternalId: row.sid });
 }
 
 /**
