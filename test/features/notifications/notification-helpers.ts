@@ -6,6 +6,7 @@ import { notifications } from '../../../src/db/schema/app';
 import { prepareNotifications } from '../../../src/features/notifications/notifications.service';
 import type { NotificationMessage } from '../../../src/queues/notification-message';
 import { consumeNotificationBatch, type ConsumerOptions } from '../../../src/queues/notification-consumer';
+import { registerUser } from '../../helpers/api';
 
 export const db = () => createDatabases(env);
 
@@ -84,3 +85,22 @@ export function httpStub(responses: (Response | (() => Response))[]) {
 
 export const jsonResponse = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
+
+/**
+ * Registers a user and waits for the verification email that registration sends to settle,
+ * then removes its record: tests that count a user's notifications start from zero.
+ */
+export async function registerQuietUser(): Promise<Awaited<ReturnType<typeof registerUser>>> {
+  const user = await registerUser();
+  const end = Date.now() + 8000;
+  for (;;) {
+    const row = await env.APP_DB.prepare("SELECT status FROM notifications WHERE user_public_id = ?1 AND kind = 'auth.verify_email'")
+      .bind(user.user.id)
+      .first<{ status: string }>();
+    if (row && row.status !== 'queued' && row.status !== 'sending') break;
+    if (Date.now() > end) throw new Error('the verification email did not settle');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await env.APP_DB.prepare("DELETE FROM notifications WHERE user_public_id = ?1 AND kind = 'auth.verify_email'").bind(user.user.id).run();
+  return user;
+}

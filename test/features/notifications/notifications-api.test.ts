@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { call, json, registerUser } from '../../helpers/api';
+import { call, json } from '../../helpers/api';
 import { errorCode, registerAdmin } from '../../helpers/users';
-import { emailInput, prepared } from './notification-helpers';
+import { emailInput, prepared, registerQuietUser as registerUser } from './notification-helpers';
 
 interface View {
   id: string;

@@ -4,8 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { notifications } from '../../../src/db/schema/app';
 import { notify } from '../../../src/features/notifications/notifications.service';
 import { AppError } from '../../../src/lib/errors';
-import { registerUser } from '../../helpers/api';
-import { db, emailInput, record } from './notification-helpers';
+import { db, emailInput, record, registerQuietUser as registerUser } from './notification-helpers';
 
 /** NOTIFY_QUEUE wrapped to count what notify() enqueues (the real queue still receives it). */
 function countingQueue(fail = false) {
