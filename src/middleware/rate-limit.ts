@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler, Next } from 'hono';
+import { audit } from '../lib/audit';
 import { getConfig, type RateLimitRule } from '../lib/config';
 import { AppError } from '../lib/errors';
 import type { AppEnv } from '../lib/factory';
@@ -78,6 +79,8 @@ async function authTier(c: Context<AppEnv>, next: Next, rule: RateLimitRule, bac
       const result = await withTimeout(backend.consume(key, rule, 'exact'), AUTH_TIMEOUT_MS);
       if (!result.allowed) {
         await giveBack(backend, rule, taken, c.var.requestId);
+        // Brute force and stuffing show up in the audit log (the key is hashed or an IP prefix).
+        audit(c, { action: 'rate_limit.exceeded', outcome: 'failure', details: { tier: 'auth', route: scope, dimension: i === 0 ? 'ip' : 'account' } });
         throw tooManyRequests(result, rule, `auth tier: ${i === 0 ? 'ip' : 'account'} limit`);
       }
       taken.push({ key, result });

@@ -35,6 +35,7 @@ export const AUDIT_ACTIONS = [
   'role.grant',
   'role.revoke',
   'error.unexpected',
+  'rate_limit.exceeded',
   'apikey.create',
   'apikey.rotate',
   'apikey.revoke',

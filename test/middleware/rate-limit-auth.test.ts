@@ -1,3 +1,4 @@
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { call, freshIp, json, PASSWORD, registerUser } from '../helpers/api';
 import { rateHeaders, wrongLogin } from '../security/rate-limit-helpers';
@@ -155,5 +156,20 @@ describe('auth tier and schema validation', () => {
       expect((await call('/api/v1/auth/login', { body: { email: victim.email, password: `wrong password ${i}` }, ip })).status).toBe(401);
     }
     expect((await call('/api/v1/auth/login', { body: { email: victim.email, password: 'wrong password 6' }, ip })).status).toBe(429);
+  });
+});
+
+describe('auth tier audit', () => {
+  it('records an auth-tier refusal in the audit log', async () => {
+    const ip = freshIp();
+    for (let i = 0; i < 6; i += 1) await call('/api/v1/auth/login', { body: wrongLogin(freshEmail()), ip });
+    const deadline = Date.now() + 5000;
+    let n = 0;
+    while (Date.now() < deadline) {
+      n = (await env.LOGS_DB.prepare("SELECT count(*) AS n FROM audit_logs WHERE action = 'rate_limit.exceeded' AND ip = ?1").bind(ip).first<number>('n')) ?? 0;
+      if (n > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(n).toBe(1);
   });
 });
