@@ -1,0 +1,208 @@
+// What the bench measures: the fixture user (registered through the API), the table's rows and
+// the refresh-token pool. Each row names a Worker of the instance and one request shape.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { sequentialClient } from './load.mjs';
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+const API = '/api/v1';
+
+/**
+ * Vars that switch the rate limiter off in the `app-nolimit` copy (src/lib/config.ts: honoured
+ * only when APP_ENV is "development", which the top level of wrangler.toml sets).
+ */
+export const LIMITER_OFF_VARS = { RATE_LIMIT_BYPASS: 'true' };
+
+/** Distinct auth-tier keys cycled by the cheap auth rows (see `authVary`). */
+export const AUTH_KEYS = 64;
+
+/** Distinct documentation-range client IPs (RFC 5737), one per call. */
+export function ipSequence(prefix = '198.51') {
+  let i = 0;
+  return () => {
+    i++;
+    return `${prefix}.${(i >> 8) & 255}.${i & 255}`;
+  };
+}
+
+/** Registers the bench user through the public API and returns its credentials and first pair. */
+export async function createFixture(appOrigin) {
+  const client = sequentialClient(appOrigin);
+  const email = `bench-${randomUUID().slice(0, 8)}@example.com`;
+  const password = `Bench-${randomBytes(12).toString('base64url')}-9`;
+  try {
+    const res = await client.send({
+      method: 'POST',
+      path: `${API}/auth/register`,
+      headers: { ...JSON_HEADERS, 'CF-Connecting-IP': '203.0.113.10' },
+      body: JSON.stringify({ email, password, fullName: 'Bench User' }),
+    });
+    if (res.status !== 201) throw new Error(`register failed: ${res.status} ${res.text.slice(0, 300)}`);
+    const pair = JSON.parse(res.text);
+    return { email, password, accessToken: pair.accessToken, refreshToken: pair.refreshToken, userId: pair.user.id };
+  } finally {
+    client.close();
+  }
+}
+
+/** Unspent refresh tokens: filled by the login rows and, when short, by extra logins. */
+export function tokenPool(appOrigin, fixture) {
+  const tokens = [];
+  const nextIp = ipSequence('198.18');
+  const loginOnce = async (client) => {
+    const res = await client.send({
+      method: 'POST',
+      path: `${API}/auth/login`,
+      headers: { ...JSON_HEADERS, 'CF-Connecting-IP': nextIp() },
+      body: JSON.stringify({ email: fixture.email, password: fixture.password }),
+    });
+    if (res.status !== 200) throw new Error(`login for the token pool failed: ${res.status} ${res.text.slice(0, 300)}`);
+    tokens.push(JSON.parse(res.text).refreshToken);
+  };
+  return {
+    tokens,
+    add: (token) => tokens.push(token),
+    take: () => tokens.shift(),
+    /** Tops the pool up to `n` tokens with two logins in flight (argon2 is CPU-bound anyway). */
+    async ensure(n) {
+      const clients = [sequentialClient(appOrigin), sequentialClient(appOrigin)];
+      try {
+        await Promise.all(
+          clients.map(async (client) => {
+            while (tokens.length < n) await loginOnce(client);
+          }),
+        );
+      } finally {
+        clients.forEach((c) => c.close());
+      }
+    },
+  };
+}
+
+/**
+ * The auth tier keys per IP and per account and keeps a durable log per key. Hammering one key
+ * would grow that log far beyond what the real limit (5 per 15 min) lets it hold, so the cheap
+ * auth rows cycle 64 client IPs and 64 accounts, touched once before measuring (`prepare`):
+ * the figures are those of existing keys with small logs. `freshAuthVary` gives every request
+ * keys never seen before (a Durable Object created per key), the cost a first attempt pays.
+ */
+function authRequest(ip, email) {
+  return {
+    headers: { ...JSON_HEADERS, 'CF-Connecting-IP': ip },
+    // A registration whose password is the email: it passes the schema, reaches the service
+    // and is refused by a business rule before any D1 query or argon2id, and the slot stays
+    // spent (schema refusals are refunded, business-rule ones are not). The pair therefore
+    // prices exactly what a failed attempt costs the limiter, and little else.
+    body: JSON.stringify({ email, password: email }),
+  };
+}
+
+export function authVary(i) {
+  const k = i % AUTH_KEYS;
+  return authRequest(`198.51.100.${k}`, `bench-key-${k}@example.com`);
+}
+
+let fresh = 0;
+export function freshAuthVary() {
+  fresh++;
+  return authRequest(`198.18.${(fresh >> 8) & 255}.${fresh & 255}`, `bench-new-${fresh}@example.com`);
+}
+
+/**
+ * The load rows, in run order. `conns` is the default connection count for throughput rows.
+ * `vary(i)` gives the i-th request's headers/body where requests must differ.
+ */
+export function defineRows({ fixture, pool, conns }) {
+  const bearer = { Authorization: `Bearer ${fixture.accessToken}` };
+  const loginIps = ipSequence('198.19');
+  const loginBody = JSON.stringify({ email: fixture.email, password: fixture.password });
+  const cheapAuth = { method: 'POST', path: `${API}/auth/register`, vary: authVary, expectStatus: 400, conns, prepare: AUTH_KEYS };
+  return [
+    { id: 'const', label: 'baseline: constant JSON (bare Worker)', worker: 'const', path: '/', expectStatus: 200, conns },
+    { id: 'hono', label: 'bare Hono route', worker: 'hono', path: '/', expectStatus: 200, conns },
+    { id: 'irreducible', label: 'baseline: irreducible (JWT verify + D1 user read)', worker: 'irreducible', path: '/', headers: bearer, expectStatus: 200, conns },
+    {
+      id: 'irreducible-profile',
+      label: 'diagnostic: irreducible + APP_DB profile read',
+      worker: 'irreducible',
+      path: '/with-profile',
+      headers: bearer,
+      expectStatus: 200,
+      conns,
+    },
+    { id: 'health', label: 'GET /api/v1/health', worker: 'app', path: `${API}/health`, expectStatus: 200, conns },
+    { id: 'me', label: 'GET /api/v1/users/me (hot path, limiter on)', worker: 'app', path: `${API}/users/me`, headers: bearer, expectStatus: 200, conns },
+    { id: 'me-nolimit', label: 'GET /api/v1/users/me, limiter off', worker: 'app-nolimit', path: `${API}/users/me`, headers: bearer, expectStatus: 200, conns },
+    { id: 'auth-tier', label: 'POST /auth/register → 400 (auth-tier limiter on)', worker: 'app', ...cheapAuth },
+    { id: 'auth-tier-nolimit', label: 'POST /auth/register → 400, limiter off', worker: 'app-nolimit', ...cheapAuth },
+    {
+      id: 'login',
+      label: 'POST /api/v1/auth/login (argon2id)',
+      worker: 'app',
+      method: 'POST',
+      path: `${API}/auth/login`,
+      expectStatus: 200,
+      // argon2id is synchronous CPU in one isolate: more connections only queue.
+      conns: 4,
+      vary: () => ({ headers: { ...JSON_HEADERS, 'CF-Connecting-IP': loginIps() }, body: loginBody }),
+      // Every successful login opens a session: its refresh token feeds the refresh row.
+      onResponse: (status, body) => {
+        if (status === 200) pool.add(JSON.parse(body).refreshToken);
+      },
+    },
+    {
+      id: 'refresh',
+      label: 'POST /api/v1/auth/refresh (rotation)',
+      worker: 'app',
+      method: 'POST',
+      path: `${API}/auth/refresh`,
+      expectStatus: 200,
+      // Refresh is CPU-bound well below 16 in flight, and every connection needs an unspent
+      // token (one argon2id login each) before the run.
+      conns: Math.min(conns, 16),
+      // A spent token revokes its family, so no token is ever presented twice: each request
+      // takes one unspent token from the shared pool and its response puts the rotated one
+      // back (autocannon resets per-connection context after every request, so the chain
+      // cannot live there). Tokens in flight when a run stops are lost; `before` tops up.
+      before: () => pool.ensure(Math.min(conns, 16) + 8),
+      requests: () => [
+        {
+          method: 'POST',
+          path: `${API}/auth/refresh`,
+          setupRequest: (req) => {
+            // Never expected (the pool holds more tokens than connections): a malformed token
+            // is counted as unexpected; returning null would make autocannon spin.
+            const token = pool.take() ?? 'pool-exhausted';
+            return { ...req, headers: { ...JSON_HEADERS, 'CF-Connecting-IP': '203.0.113.30' }, body: JSON.stringify({ refreshToken: token }) };
+          },
+          onResponse: (status, body) => {
+            if (status === 200) pool.add(JSON.parse(body).refreshToken);
+          },
+        },
+      ],
+    },
+  ];
+}
+
+/** The autocannon request sequence of a row (undefined: one fixed request). */
+export function autocannonRequests(row) {
+  if (row.requests) return row.requests();
+  if (!row.vary) return undefined;
+  let i = 0;
+  return [
+    {
+      method: row.method ?? 'GET',
+      path: row.path,
+      setupRequest: (req) => {
+        const v = row.vary(i++);
+        return { ...req, headers: { ...(row.headers ?? {}), ...v.headers }, body: v.body ?? req.body };
+      },
+      onResponse: row.onResponse,
+    },
+  ];
+}
+
+/** The i-th request of a row for the sequential client. */
+export function requestAt(row, i) {
+  const v = row.vary?.(i) ?? {};
+  return { method: row.method ?? 'GET', path: row.path, headers: { ...(row.headers ?? {}), ...(v.headers ?? {}) }, body: v.body ?? row.body };
+}
