@@ -15,11 +15,23 @@ export interface Databases {
 
 type DbBindings = Pick<CloudflareBindings, 'AUTH_DB' | 'APP_DB' | 'LOGS_DB'>;
 
+const perEnv = new WeakMap<DbBindings, Databases>();
+
 /**
  * Drizzle clients for the three databases, created on first use so a request that touches
- * one database pays for one. `casing: 'snake_case'` matches drizzle.config.ts.
+ * one database pays for one, and kept per env object (the same for every request of an
+ * isolate; a client holds no per-request state). `casing: 'snake_case'` matches drizzle.config.ts.
  */
 export function createDatabases(env: DbBindings): Databases {
+  let dbs = perEnv.get(env);
+  if (!dbs) {
+    dbs = buildDatabases(env);
+    perEnv.set(env, dbs);
+  }
+  return dbs;
+}
+
+function buildDatabases(env: DbBindings): Databases {
   let auth: AuthDb | undefined;
   let app: AppDb | undefined;
   let logs: LogsDb | undefined;

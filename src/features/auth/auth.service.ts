@@ -9,7 +9,7 @@ import { BUILT_IN_ROLES } from '../../lib/permissions';
 import { ACCESS_TOKEN_TTL_SECONDS, getKeyRing, signAccessToken } from '../../security/jwt';
 import { burnPasswordWork, hashPassword, needsRehash, passwordPolicyError, verifyPassword } from '../../security/password';
 import { isMfaEnabled, verifySecondFactor } from '../mfa/mfa.service';
-import { createUserWithProfile, loadUserView, type UserView } from '../users/users.service';
+import { createUserWithProfile, loadProfiles, loadUserView, toUserView, userColumns, type UserView } from '../users/users.service';
 
 export interface AuthDeps {
   db: Databases;
@@ -106,8 +106,8 @@ export type LoginResult = { ok: true; pair: TokenPair; userId: string } | { ok: 
 export async function login(deps: AuthDeps, input: { email: string; password: string; mfaCode?: string }, meta: ClientMeta): Promise<LoginResult> {
   const row = await deps.db.auth
     .select({
+      ...userColumns,
       id: users.id,
-      publicId: users.publicId,
       passwordHash: users.passwordHash,
       failedLoginCount: users.failedLoginCount,
       loginLockedUntil: users.loginLockedUntil,
@@ -155,8 +155,8 @@ export async function login(deps: AuthDeps, input: { email: string; password: st
   // The user row is only written when something changed (no write, no updatedAt churn per login).
   if (Object.keys(updates).length > 0) await deps.db.auth.batch([session.stmt, deps.db.auth.update(users).set(updates).where(eq(users.id, row.id))]);
   else await session.stmt;
-  const user = await loadUserView(deps.db, row.publicId);
-  if (!user) throw new AppError(401, 'INVALID_CREDENTIALS');
+  // The view comes from the row read above (roles included) plus the profile: no second AUTH_DB read.
+  const user = toUserView(row, (await loadProfiles(deps.db, [row.publicId])).get(row.publicId) ?? null);
   return { ok: true, pair: await issueTokens(deps, user, session.publicId, session.token), userId: row.publicId };
 }
 
