@@ -22,6 +22,8 @@ export interface AuthContext {
 
 export interface AuthVariables {
   auth?: AuthContext;
+  /** What the route's spec asked to read alongside the session check (see RouteSpec.prefetch). */
+  prefetched?: Promise<unknown>;
 }
 
 /** The caller's columns every authentication query selects: user, role names, permissions. */
@@ -89,7 +91,12 @@ function bearerToken(header: string | undefined): string {
 }
 
 /** Verifies the Bearer access token and the live session behind it. Throws 401 on any doubt. */
-export async function resolveAuth(c: Context<AppEnv>): Promise<AuthContext> {
+/**
+ * @param onVerified called with the token's subject once the signature and claims check out,
+ *   before the session query: a route can start reading its own data in parallel (the result
+ *   is only used after the session check passed).
+ */
+export async function resolveAuth(c: Context<AppEnv>, onVerified?: (userId: string) => void): Promise<AuthContext> {
   const token = bearerToken(c.req.header('Authorization'));
   const config = getConfig(c.env);
   const ring = await getKeyRing(c.env.JWT_SIGNING_KEYS);
@@ -102,6 +109,7 @@ export async function resolveAuth(c: Context<AppEnv>): Promise<AuthContext> {
     }
     throw err;
   }
+  onVerified?.(claims.sub);
   const row = await c.env.AUTH_DB.prepare(SESSION_SQL).bind(claims.sid, claims.sub, Date.now()).first<CallerRow & { sid: number }>();
   if (!row) throw new AppError(401, 'INVALID_TOKEN', { reason: 'session ended or user deleted', headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
   return callerContext(row, { sessionId: claims.sid, sessionInternalId: row.sid });

@@ -26,7 +26,15 @@ export const guard = (spec: RouteSpec) => {
       if (apiKey !== undefined && access.kind !== 'permission') {
         throw new AppError(401, 'UNAUTHENTICATED', { message: 'This route needs a user session, not an API key', headers: { 'WWW-Authenticate': 'Bearer' } });
       }
-      const auth = apiKey !== undefined ? await resolveApiKey(c, apiKey) : await resolveAuth(c);
+      const prefetch = spec.prefetch;
+      const onVerified = prefetch
+        ? (userId: string) => {
+            const pending = prefetch(c.var.db, userId);
+            pending.catch(() => {}); // settled by the handler; never an unhandled rejection if auth fails
+            c.set('prefetched', pending);
+          }
+        : undefined;
+      const auth = apiKey !== undefined ? await resolveApiKey(c, apiKey) : await resolveAuth(c, onVerified);
       c.set('auth', auth);
       if (access.kind === 'permission' && !auth.permissions.has(access.permission)) {
         const owner = access.ownerParam && !auth.apiKeyId ? c.req.param(access.ownerParam) : undefined;

@@ -22,7 +22,7 @@ import {
   UserRoleParams,
   UserUpdateBody,
 } from './users.schemas';
-import { loadProfiles, loadUserView, toUserView } from './users.service';
+import { loadProfiles, loadUserView, readProfileName, toUserView } from './users.service';
 
 const notFound = { description: 'No such user, or not visible to the caller', schema: ErrorResponse };
 
@@ -32,6 +32,8 @@ const meRoute = defineRoute({
   summary: 'The signed-in user',
   tags: ['users'],
   access: AUTHENTICATED,
+  // A plain read (no repair write) may run before the session is known to be live.
+  prefetch: (db, userId) => readProfileName(db, userId),
   responses: { 200: { description: 'The caller', schema: UserResponse }, 401: { description: 'Not signed in', schema: ErrorResponse } },
 });
 
@@ -134,9 +136,10 @@ export const usersRoutes = factory
   .createApp()
   .get(meRoute.path, guard(meRoute), async (c) => {
     const auth = c.var.auth!;
-    // The auth check already read the user row; only the profile is left to fetch.
-    const profiles = await loadProfiles(c.var.db, [auth.userId]);
-    return c.json(toUserView(auth.user, profiles.get(auth.userId) ?? null));
+    // The auth check read the user row; the profile was read alongside it (spec.prefetch).
+    const prefetched = (await c.var.prefetched) as { fullName: string | null } | undefined;
+    const fullName = prefetched ? prefetched.fullName : ((await loadProfiles(c.var.db, [auth.userId])).get(auth.userId) ?? null);
+    return c.json(toUserView(auth.user, fullName));
   })
   .get(listRoute.path, guard(listRoute), validate('query', UserListQuery), async (c) => {
     return c.json(await admin.listUsers(c.var.db, c.req.valid('query')));

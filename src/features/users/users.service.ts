@@ -143,6 +143,11 @@ export async function loadProfiles(db: Databases, publicIds: string[]): Promise<
   return out;
 }
 
+/** The profile's display name, or undefined when there is no profile (read only, no repair). */
+export async function readProfileName(db: Databases, publicId: string): Promise<{ fullName: string | null } | undefined> {
+  return db.app.select({ fullName: profiles.fullName }).from(profiles).where(eq(profiles.userPublicId, publicId)).get();
+}
+
 export async function loadUserView(db: Databases, publicId: string, options: { includeDeleted?: boolean } = {}): Promise<UserView | null> {
   const where = options.includeDeleted ? eq(users.publicId, publicId) : and(eq(users.publicId, publicId), isNull(users.deletedAt));
   const [row, profile] = await Promise.all([
