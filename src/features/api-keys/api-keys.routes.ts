@@ -21,7 +21,6 @@ const createRoute = defineRoute({
   summary: 'Create an API key scoped to permissions the caller holds; the key is shown once',
   tags: ['api-keys'],
   access: AUTHENTICATED,
-  rateLimit: 'expensive',
   request: { body: ApiKeyCreateBody },
   responses: { 201: { description: 'The key, with its secret (only now)', schema: ApiKeyCreated }, 403: { description: 'Permission not held', schema: ErrorResponse } },
 });
@@ -31,7 +30,6 @@ const rotateRoute = defineRoute({
   summary: 'Rotate a key: a new secret with the same scope; the old key stops at once',
   tags: ['api-keys'],
   access: AUTHENTICATED,
-  rateLimit: 'expensive',
   request: { params: ApiKeyIdParams },
   responses: { 201: { description: 'The new key (shown once)', schema: ApiKeyCreated }, 404: { description: 'No such active key of the caller', schema: ErrorResponse } },
 });
