@@ -1,6 +1,6 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { BASE, json } from '../helpers/api';
+import { BASE, call, json } from '../helpers/api';
 import { callWithEnv } from '../helpers/tokens';
 
 interface Health {
@@ -36,5 +36,11 @@ describe('GET /api/v1/health', () => {
     expect(body.status).toBe('degraded');
     expect(body.checks.logsDb!.status).toBe('fail');
     expect(body.checks.authDb!.status).toBe('ok');
+  });
+
+  it('shares its dependency checks between probes for a moment (a probe flood does not fan out)', async () => {
+    const first = await (await call('/api/v1/health')).json<{ checks: Record<string, { latencyMs: number }> }>();
+    const second = await (await call('/api/v1/health')).json<{ checks: Record<string, { latencyMs: number }> }>();
+    expect(second.checks).toEqual(first.checks);
   });
 });

@@ -38,10 +38,26 @@ async function timed(name: string, fn: () => Promise<unknown>): Promise<[string,
   }
 }
 
-export const healthRoutes = factory.createApp().get(healthRoute.path, guard(healthRoute), async (c) => {
-  const env = c.env;
-  const config = getConfig(env);
-  const checks = await Promise.all([
+type Checks = [string, z.infer<typeof Check>][];
+
+/**
+ * Health is public and unthrottled (load balancers probe it), so its dependency checks are
+ * shared for a few seconds per isolate: a flood of probes cannot fan out into D1/KV/DO load.
+ */
+const CHECK_TTL_MS = 2_000;
+const recent = new WeakMap<object, { at: number; checks: Promise<Checks> }>();
+
+function checksFor(env: CloudflareBindings): Promise<Checks> {
+  const now = Date.now();
+  const hit = recent.get(env);
+  if (hit && now - hit.at < CHECK_TTL_MS) return hit.checks;
+  const checks = runChecks(env);
+  recent.set(env, { at: now, checks });
+  return checks;
+}
+
+function runChecks(env: CloudflareBindings): Promise<Checks> {
+  return Promise.all([
     timed('authDb', () => env.AUTH_DB.prepare('SELECT 1').first()),
     timed('appDb', () => env.APP_DB.prepare('SELECT 1').first()),
     timed('logsDb', () => env.LOGS_DB.prepare('SELECT 1').first()),
@@ -63,6 +79,11 @@ export const healthRoutes = factory.createApp().get(healthRoute.path, guard(heal
       if (typeof env.NOTIFY_QUEUE?.send !== 'function') throw new Error('NOTIFY_QUEUE binding missing');
     }),
   ]);
+}
+
+export const healthRoutes = factory.createApp().get(healthRoute.path, guard(healthRoute), async (c) => {
+  const config = getConfig(c.env);
+  const checks = await checksFor(c.env);
   const ok = checks.every(([, r]) => r.status === 'ok');
   return c.json(
     { status: ok ? 'ok' : 'degraded', version: config.version, environment: config.env, time: new Date().toISOString(), checks: Object.fromEntries(checks) },
