@@ -1,5 +1,6 @@
 import { asc, eq } from 'drizzle-orm';
 import type { Databases } from '../../db/client';
+import { isUniqueViolation } from '../../db/errors';
 import { roles } from '../../db/schema/auth';
 import { AppError } from '../../lib/errors';
 import { BUILT_IN_ROLES, PERMISSIONS } from '../../lib/permissions';
@@ -17,8 +18,6 @@ export function toRoleView(r: RoleRow) {
     updatedAt: r.updatedAt.toISOString(),
   };
 }
-
-const isUnique = (err: unknown) => /UNIQUE constraint failed/i.test(String((err as { cause?: unknown }).cause ?? err));
 
 export async function listRoles(db: Databases) {
   return (await db.auth.select().from(roles).orderBy(asc(roles.name)).limit(500)).map(toRoleView);
@@ -42,7 +41,7 @@ export async function createRole(db: Databases, input: { name: string; descripti
       .returning();
     return toRoleView(row!);
   } catch (err) {
-    if (isUnique(err)) throw new AppError(409, 'CONFLICT', { message: 'A role with this name already exists' });
+    if (isUniqueViolation(err)) throw new AppError(409, 'CONFLICT', { message: 'A role with this name already exists' });
     throw err;
   }
 }
@@ -66,7 +65,7 @@ export async function updateRole(db: Databases, publicId: string, input: { name:
       .returning();
     return toRoleView(row!);
   } catch (err) {
-    if (isUnique(err)) throw new AppError(409, 'CONFLICT', { message: 'A role with this name already exists' });
+    if (isUniqueViolation(err)) throw new AppError(409, 'CONFLICT', { message: 'A role with this name already exists' });
     throw err;
   }
 }

@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, isNotNull, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { uuidv7 } from 'uuidv7';
 import type { Databases } from '../../db/client';
+import { isUniqueViolation } from '../../db/errors';
 import { profiles } from '../../db/schema/app';
 import { roles, sessions, userRoles, users } from '../../db/schema/auth';
 import { AppError } from '../../lib/errors';
@@ -74,7 +75,7 @@ export async function updateUser(db: Databases, publicId: string, changes: UserC
     if (profileChanged) {
       await db.app.update(profiles).set({ fullName: current.fullName }).where(eq(profiles.userPublicId, publicId));
     }
-    if (/UNIQUE constraint failed/i.test(String((err as { cause?: unknown }).cause ?? err))) throw new AppError(409, 'EMAIL_TAKEN');
+    if (isUniqueViolation(err)) throw new AppError(409, 'EMAIL_TAKEN');
     throw err;
   }
   const updated = await loadUserView(db, publicId);

@@ -1,6 +1,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Databases } from '../../db/client';
+import { isUniqueViolation } from '../../db/errors';
 import { profiles } from '../../db/schema/app';
 import { roles, userRoles, users } from '../../db/schema/auth';
 import { uuidv7 } from 'uuidv7';
@@ -28,10 +29,6 @@ export interface NewUser {
   extra?: BatchItem<'sqlite'>[];
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  const text = String((err as { cause?: unknown })?.cause ?? err);
-  return /UNIQUE constraint failed/i.test(text) || /UNIQUE constraint failed/i.test(String(err));
-}
 
 /**
  * Creates the credentials (AUTH_DB) and the profile (APP_DB). The databases share no
