@@ -12,6 +12,12 @@ export function base64url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+/** Decodes base64 or base64url, padded or not. Throws on characters outside the alphabet. */
+export function fromBase64url(text: string): Uint8Array {
+  const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
+  return Uint8Array.from(atob(b64 + '==='.slice((b64.length + 3) % 4)), (ch) => ch.charCodeAt(0));
+}
+
 /** An opaque secret of `bytes` random bytes, base64url encoded. */
 export function randomToken(bytes = 32): string {
   return base64url(randomBytes(bytes));

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { base64url } from './crypto';
+import { base64url, fromBase64url } from './crypto';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -30,7 +30,7 @@ export const Cursor = z.optional(
     z.transform((value: string, ctx) => {
       try {
         const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(
-          Uint8Array.from(atob(value.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((value.length + 3) % 4)), (c) => c.charCodeAt(0)),
+          fromBase64url(value),
         );
         const parsed = z.safeParse(CursorShape, JSON.parse(text));
         if (parsed.success) return parsed.data as CursorData;

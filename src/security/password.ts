@@ -1,7 +1,7 @@
 import setupWasm from 'argon2id/lib/setup.js';
 import simdModule from 'argon2id/dist/simd.wasm';
 import noSimdModule from 'argon2id/dist/no-simd.wasm';
-import { base64url, randomBytes, timingSafeEqualBytes } from '../lib/crypto';
+import { base64url, fromBase64url, randomBytes, timingSafeEqualBytes } from '../lib/crypto';
 import { isCommonPassword } from './common-passwords';
 
 /**
@@ -28,10 +28,6 @@ function getHasher(): Promise<ComputeHash> {
 
 const encoder = new TextEncoder();
 
-function fromBase64url(s: string): Uint8Array {
-  const b64 = s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4);
-  return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
-}
 
 interface ParsedHash {
   memorySize: number;

@@ -1,6 +1,6 @@
 import { decodeBase32IgnorePadding, encodeBase32NoPadding } from '@oslojs/encoding';
 import { createTOTPKeyURI, verifyHOTP } from '@oslojs/otp';
-import { base64url, randomBytes } from '../lib/crypto';
+import { base64url, fromBase64url, randomBytes } from '../lib/crypto';
 
 /** RFC 6238 defaults every authenticator app understands: SHA-1, 6 digits, 30 s steps. */
 export const TOTP_PERIOD_SECONDS = 30;
@@ -38,7 +38,7 @@ function importKey(secret: string | undefined): Promise<CryptoKey> {
   if (!secret) return Promise.reject(new Error('MFA_ENCRYPTION_KEY is not configured'));
   let key = keys.get(secret);
   if (!key) {
-    const raw = Uint8Array.from(atob(secret.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0));
+    const raw = fromBase64url(secret.replace(/=+$/, ''));
     if (raw.byteLength !== 32) return Promise.reject(new Error('MFA_ENCRYPTION_KEY must be 32 bytes, base64'));
     key = crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
     keys.set(secret, key);
@@ -57,7 +57,7 @@ export async function encryptSecret(keySecret: string | undefined, userPublicId:
 }
 
 export async function decryptSecret(keySecret: string | undefined, userPublicId: string, stored: string): Promise<Uint8Array> {
-  const bytes = Uint8Array.from(atob(stored.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((stored.length + 3) % 4)), (ch) => ch.charCodeAt(0));
+  const bytes = fromBase64url(stored);
   const pt = await crypto.subtle.decrypt(
     { name: 'AES-GCM', iv: bytes.slice(0, 12), additionalData: new TextEncoder().encode(userPublicId) },
     await importKey(keySecret),
