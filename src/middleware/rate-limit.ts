@@ -95,7 +95,12 @@ async function authTier(c: Context<AppEnv>, next: Next, rule: RateLimitRule, bac
   // A request refused by schema validation never reached a credential check: it guessed
   // nothing, so it does not spend the budget (business-rule 400s, e.g. a wrong code, still do).
   const schemaRefusal = c.res.status === 400 && c.error instanceof AppError && c.error.schema;
-  if (schemaRefusal || (refundOnSuccess && c.res.status >= 200 && c.res.status < 300)) results = (await giveBack(backend, rule, taken, c.var.requestId)) ?? results;
+  // "Password right, now the second factor": the first step of a normal two-step sign-in, not
+  // a failure. Wrong codes (INVALID_MFA_CODE) still count.
+  const secondStep = refundOnSuccess && c.error instanceof AppError && c.error.code === 'MFA_REQUIRED';
+  if (schemaRefusal || secondStep || (refundOnSuccess && c.res.status >= 200 && c.res.status < 300)) {
+    results = (await giveBack(backend, rule, taken, c.var.requestId)) ?? results;
+  }
   setHeaders(c, tightest(results), rule);
 }
 

@@ -1,11 +1,12 @@
 import * as z from 'zod/mini';
+import { stringField } from '../../lib/validation';
 import { isCommonPassword } from '../../security/common-passwords';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../security/password';
 import { SecondFactorCode } from '../mfa/mfa.schemas';
 import { UserResponse } from '../users/users.schemas';
 
 export const Email = z.pipe(
-  z.string({ error: 'Email is required' }).check(z.maxLength(254, 'Email is too long')),
+  z.string(stringField('Email')).check(z.maxLength(254, 'Email is too long')),
   z.pipe(
     z.transform((s: string) => s.trim().toLowerCase()),
     z.email({ error: 'Invalid email' }),
@@ -13,7 +14,7 @@ export const Email = z.pipe(
 );
 
 /** Verified exactly as received: no trimming or normalisation of passwords. */
-export const Password = z.string({ error: 'Password is required' }).check(
+export const Password = z.string(stringField('Password')).check(
   z.minLength(PASSWORD_MIN_LENGTH, `Password must be at least ${PASSWORD_MIN_LENGTH} characters`),
   z.maxLength(PASSWORD_MAX_LENGTH, `Password must be at most ${PASSWORD_MAX_LENGTH} characters`),
 );
@@ -35,13 +36,13 @@ export const RegisterBody = z.strictObject({
 export const LoginBody = z.strictObject({
   email: Email,
   // Login accepts any length up to the max, so a policy change never locks old accounts out.
-  password: z.string({ error: 'Password is required' }).check(z.minLength(1, 'Password is required'), z.maxLength(PASSWORD_MAX_LENGTH, 'Password is too long')),
+  password: z.string(stringField('Password')).check(z.minLength(1, 'Password is required'), z.maxLength(PASSWORD_MAX_LENGTH, 'Password is too long')),
   /** Required when two-factor is enabled: a 6-digit TOTP code or a recovery code. */
   mfaCode: z.optional(SecondFactorCode),
 });
 
 export const RefreshBody = z.strictObject({
-  refreshToken: z.string({ error: 'Refresh token is required' }).check(z.minLength(1), z.maxLength(256)),
+  refreshToken: z.string(stringField('Refresh token')).check(z.minLength(1, 'Refresh token is required'), z.maxLength(256, 'Not a refresh token')),
 });
 
 export const ChangePasswordBody = z.strictObject({

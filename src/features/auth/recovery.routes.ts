@@ -5,13 +5,13 @@ import { audit } from '../../lib/audit';
 import { factory, type AppEnv } from '../../lib/factory';
 import { maskEmail } from '../../lib/log';
 import { AUTHENTICATED, defineRoute, PUBLIC } from '../../lib/route';
-import { validate } from '../../lib/validation';
+import { stringField, validate } from '../../lib/validation';
 import { guard } from '../../middleware/guard';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { Email, NewPassword } from './auth.schemas';
 import * as service from './recovery.service';
 
-const Token = z.string({ error: 'Token is required' }).check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'Invalid or expired token'));
+const Token = z.string(stringField('Token')).check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'Invalid or expired token'));
 const ForgotBody = z.strictObject({ email: Email });
 const ResetBody = z.strictObject({ token: Token, newPassword: NewPassword });
 const VerifyBody = z.strictObject({ token: Token });

@@ -1,9 +1,10 @@
 import * as z from 'zod/mini';
+import { stringField } from '../../lib/validation';
 import { PASSWORD_MAX_LENGTH } from '../../security/password';
 
-const CurrentPassword = z.string({ error: 'Password is required' }).check(z.minLength(1, 'Password is required'), z.maxLength(PASSWORD_MAX_LENGTH));
+const CurrentPassword = z.string(stringField('Password')).check(z.minLength(1, 'Password is required'), z.maxLength(PASSWORD_MAX_LENGTH, 'Password is too long'));
 /** A 6-digit TOTP code or a recovery code (xxxxx-xxxxx). */
-export const SecondFactorCode = z.string({ error: 'Code is required' }).check(z.trim(), z.regex(/^(\d{6}|[a-z0-9]{5}-?[a-z0-9]{5})$/i, 'Invalid code format'));
+export const SecondFactorCode = z.string(stringField('Code')).check(z.trim(), z.regex(/^(\d{6}|[a-z0-9]{5}-?[a-z0-9]{5})$/i, 'Invalid code format'));
 
 export const SetupBody = z.strictObject({ password: CurrentPassword });
 export const EnableBody = z.strictObject({ code: z.string().check(z.trim(), z.regex(/^\d{6}$/, 'Code must be 6 digits')) });

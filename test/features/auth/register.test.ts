@@ -120,7 +120,7 @@ describe('POST /auth/register', () => {
     expect(res.status).toBe(400);
     const body = await json<ErrorBody>(res);
     expect(body.error.code).toBe('VALIDATION_ERROR');
-    expect(fields(body)).toEqual(['email', 'fullName', 'password', 'role,roles'].sort());
+    expect(fields(body)).toEqual(['email', 'fullName', 'password', 'role', 'roles'].sort());
   });
 
   it('reports a common password together with an invalid email', async () => {

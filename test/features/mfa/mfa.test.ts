@@ -80,3 +80,17 @@ describe('TOTP two-factor authentication', () => {
     expect(await errorCode(await login(u.email, u.password))).toBe('MFA_REQUIRED');
   });
 });
+
+describe('two-step sign-in and the auth rate limit', () => {
+  it('never throttles a user who signs in correctly in two steps, again and again', async () => {
+    const { u, recoveryCodes } = await enrol();
+    const ip = freshIp();
+    for (let i = 0; i < 7; i++) {
+      const first = await call('/api/v1/auth/login', { body: { email: u.email, password: u.password }, ip });
+      expect(first.status, `round ${i}`).toBe(401);
+      expect(await errorCode(first)).toBe('MFA_REQUIRED');
+      const second = await call('/api/v1/auth/login', { body: { email: u.email, password: u.password, mfaCode: recoveryCodes[i]! }, ip });
+      expect(second.status, `round ${i}`).toBe(200);
+    }
+  });
+});
