@@ -15,6 +15,8 @@ export interface AppEnv {
 
 /** One factory so every sub-app shares the same generics; `db` is on `c.var` for every handler. */
 export const factory = createFactory<AppEnv>({
+  // `/users/me/` is `/users/me`: a trailing slash never turns a valid call into a 404.
+  defaultAppOptions: { strict: false },
   initApp: (app) => {
     app.use(async (c, next) => {
       c.set('db', createDatabases(c.env));

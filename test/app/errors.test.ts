@@ -98,3 +98,10 @@ describe('the envelope on every error status', () => {
     expect((await json<Envelope>(res)).error.requestId).toBe('client-trace-0000001');
   });
 });
+
+describe('paths', () => {
+  it('treats a trailing slash like its absence', async () => {
+    expect((await call('/api/v1/health/')).status).toBe(200);
+    expect((await call('/api/v1/users/me/')).status).toBe(401);
+  });
+});
