@@ -45,6 +45,8 @@ export const AUDIT_ACTIONS = [
   'auth.password_reset_request',
   'auth.password_reset',
   'auth.email_verify',
+  'auth.email_change_request',
+  'auth.email_change',
   'notification.send',
   'notification.dead_letter',
   'notification.preferences_update',

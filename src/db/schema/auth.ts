@@ -144,7 +144,7 @@ export const mfaRecoveryCodes = sqliteTable(
   (t) => [uniqueIndex('mfa_recovery_codes_hash_uq').on(t.codeHash), index('mfa_recovery_codes_user_idx').on(t.userId)],
 );
 
-/** Hashed single-use tokens (email verification, password reset). */
+/** Hashed single-use tokens (email verification, password reset, email change). */
 export const oneTimeTokens = sqliteTable(
   'one_time_tokens',
   {
@@ -152,8 +152,10 @@ export const oneTimeTokens = sqliteTable(
     userId: integer()
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    purpose: text({ enum: ['verify_email', 'reset_password'] }).notNull(),
+    purpose: text({ enum: ['verify_email', 'reset_password', 'change_email'] }).notNull(),
     tokenHash: text().notNull(),
+    /** For change_email: the new, normalised address the token confirms. */
+    newEmail: text(),
     expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
     usedAt: integer({ mode: 'timestamp_ms' }),
   },

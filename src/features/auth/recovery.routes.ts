@@ -15,6 +15,7 @@ const Token = z.string(stringField('Token')).check(z.regex(/^[A-Za-z0-9_-]{43}$/
 const ForgotBody = z.strictObject({ email: Email });
 const ResetBody = z.strictObject({ token: Token, newPassword: NewPassword });
 const VerifyBody = z.strictObject({ token: Token });
+const EmailChangeBody = z.strictObject({ newEmail: Email, password: z.string(stringField('Password')).check(z.minLength(1, 'Password is required'), z.maxLength(128, 'Password is too long')) });
 const Accepted = z.object({ message: z.string() });
 
 const forgotRoute = defineRoute({
@@ -57,6 +58,31 @@ const verifyRoute = defineRoute({
   responses: { 204: NoContent, 400: { description: 'Invalid, used or expired token', schema: ErrorResponse } },
 });
 
+const emailChangeRoute = defineRoute({
+  method: 'post',
+  path: '/auth/email/change',
+  summary: 'Ask to change the email (password required): a confirmation link goes to the new address',
+  tags: ['auth'],
+  access: AUTHENTICATED,
+  rateLimit: 'auth',
+  request: { body: EmailChangeBody },
+  responses: {
+    202: { description: 'Confirmation sent to the new address; the email changes once confirmed', schema: Accepted },
+    400: { description: 'Wrong password, or the same address', schema: ErrorResponse },
+    409: { description: 'EMAIL_TAKEN', schema: ErrorResponse },
+  },
+});
+const emailChangeConfirmRoute = defineRoute({
+  method: 'post',
+  path: '/auth/email/change/confirm',
+  summary: 'Confirm an email change with its single-use token; the new address counts as verified',
+  tags: ['auth'],
+  access: PUBLIC,
+  rateLimit: 'auth',
+  request: { body: VerifyBody },
+  responses: { 204: NoContent, 400: { description: 'Invalid, used or expired token', schema: ErrorResponse }, 409: { description: 'EMAIL_TAKEN meanwhile', schema: ErrorResponse } },
+});
+
 export const recoveryDeps = (c: Context<AppEnv>): service.RecoveryDeps => ({ db: c.var.db, env: c.env, appUrl: c.env.APP_URL ?? 'http://127.0.0.1:8787' });
 
 export const recoveryRoutes = factory
@@ -85,5 +111,16 @@ export const recoveryRoutes = factory
   .post(verifyRoute.path, guard(verifyRoute), validate('json', VerifyBody), async (c) => {
     const userId = await service.verifyEmail(recoveryDeps(c), c.req.valid('json').token);
     audit(c, { action: 'auth.email_verify', outcome: 'success', targetId: userId });
+    return c.body(null, 204);
+  })
+  .post(emailChangeRoute.path, guard(emailChangeRoute), validate('json', EmailChangeBody), async (c) => {
+    const body = c.req.valid('json');
+    await service.requestEmailChange(recoveryDeps(c), c.var.auth!, body);
+    audit(c, { action: 'auth.email_change_request', outcome: 'success', targetId: c.var.auth!.userId, details: { newEmail: maskEmail(body.newEmail) } });
+    return c.json({ message: 'A confirmation link is on its way to the new address.' }, 202);
+  })
+  .post(emailChangeConfirmRoute.path, guard(emailChangeConfirmRoute), validate('json', VerifyBody), async (c) => {
+    const { userId, newEmail } = await service.confirmEmailChange(recoveryDeps(c), c.req.valid('json').token);
+    audit(c, { action: 'auth.email_change', outcome: 'success', targetId: userId, details: { newEmail: maskEmail(newEmail) } });
     return c.body(null, 204);
   });

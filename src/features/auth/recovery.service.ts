@@ -1,9 +1,10 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Databases } from '../../db/client';
+import { isUniqueViolation } from '../../db/errors';
 import { oneTimeTokens, sessions, users } from '../../db/schema/auth';
 import { randomToken, sha256Hex } from '../../lib/crypto';
 import { AppError } from '../../lib/errors';
-import { hashPassword, passwordPolicyError } from '../../security/password';
+import { hashPassword, passwordPolicyError, verifyPassword } from '../../security/password';
 import { notify } from '../notifications/notifications.service';
 
 export const RESET_TOKEN_TTL_MS = 60 * 60_000;
@@ -15,12 +16,12 @@ export interface RecoveryDeps {
   appUrl: string;
 }
 
-type Purpose = 'verify_email' | 'reset_password';
+type Purpose = 'verify_email' | 'reset_password' | 'change_email';
 
 const invalidToken = () => new AppError(400, 'VALIDATION_ERROR', { message: 'Invalid or expired token', details: [{ field: 'token', message: 'Invalid or expired token' }] });
 
 /** Issues a single-use token (only its hash is stored); older unused tokens of the same purpose die. */
-async function issueToken(db: Databases, userId: number, purpose: Purpose, ttlMs: number): Promise<string> {
+async function issueToken(db: Databases, userId: number, purpose: Purpose, ttlMs: number, newEmail: string | null = null): Promise<string> {
   const token = randomToken(32);
   const now = new Date();
   await db.auth.batch([
@@ -28,7 +29,7 @@ async function issueToken(db: Databases, userId: number, purpose: Purpose, ttlMs
       .update(oneTimeTokens)
       .set({ usedAt: now })
       .where(and(eq(oneTimeTokens.userId, userId), eq(oneTimeTokens.purpose, purpose), isNull(oneTimeTokens.usedAt))),
-    db.auth.insert(oneTimeTokens).values({ userId, purpose, tokenHash: await sha256Hex(token), expiresAt: new Date(now.getTime() + ttlMs) }),
+    db.auth.insert(oneTimeTokens).values({ userId, purpose, tokenHash: await sha256Hex(token), expiresAt: new Date(now.getTime() + ttlMs), newEmail }),
   ]);
   return token;
 }
@@ -133,4 +134,56 @@ export async function verifyEmail(deps: RecoveryDeps, token: string): Promise<st
     .returning({ publicId: users.publicId });
   if (!user) throw invalidToken();
   return user.publicId;
+}
+
+export const EMAIL_CHANGE_TTL_MS = 60 * 60_000;
+
+/**
+ * Email change, step 1: the caller proves the password; a single-use token goes to the NEW
+ * address (proof of access to it). The account keeps its current email until confirmation.
+ */
+export async function requestEmailChange(deps: RecoveryDeps, user: { userInternalId: number; userId: string; email: string }, input: { newEmail: string; password: string }): Promise<void> {
+  const row = await deps.db.auth.select({ hash: users.passwordHash }).from(users).where(eq(users.id, user.userInternalId)).get();
+  if (!row || !(await verifyPassword(input.password, row.hash))) {
+    throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'password', message: 'Password is incorrect' }] });
+  }
+  if (input.newEmail === user.email) throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'newEmail', message: 'This is already your email' }] });
+  const taken = await deps.db.auth.select({ id: users.id }).from(users).where(eq(users.email, input.newEmail)).get();
+  if (taken) throw new AppError(409, 'EMAIL_TAKEN');
+  const token = await issueToken(deps.db, user.userInternalId, 'change_email', EMAIL_CHANGE_TTL_MS, input.newEmail);
+  const link = `${deps.appUrl}/confirm-email-change?token=${encodeURIComponent(token)}`;
+  await notify(deps, {
+    userId: user.userId,
+    channels: ['email'],
+    category: 'security',
+    kind: 'auth.email_change',
+    to: { email: input.newEmail },
+    content: { title: 'Confirm your new email address', body: `Confirm this address as the new email of your account (valid one hour):\n\n${link}\n\nConfirmation code: ${token}` },
+  });
+}
+
+/** Email change, step 2: spends the token and switches the address (verified by this very proof). */
+export async function confirmEmailChange(deps: RecoveryDeps, token: string): Promise<{ userId: string; newEmail: string }> {
+  const hash = await sha256Hex(token);
+  const now = new Date();
+  const spent = await deps.db.auth
+    .update(oneTimeTokens)
+    .set({ usedAt: now })
+    .where(and(eq(oneTimeTokens.tokenHash, hash), eq(oneTimeTokens.purpose, 'change_email'), isNull(oneTimeTokens.usedAt), gt(oneTimeTokens.expiresAt, now)))
+    .returning({ userId: oneTimeTokens.userId, newEmail: oneTimeTokens.newEmail });
+  const claim = spent[0];
+  if (!claim?.newEmail) throw invalidToken();
+  try {
+    const [user] = await deps.db.auth
+      .update(users)
+      .set({ email: claim.newEmail, emailVerifiedAt: now })
+      .where(and(eq(users.id, claim.userId), isNull(users.deletedAt)))
+      .returning({ publicId: users.publicId });
+    if (!user) throw invalidToken();
+    return { userId: user.publicId, newEmail: claim.newEmail };
+  } catch (err) {
+    // Someone registered the address in the meantime: the unique index refuses the switch.
+    if (isUniqueViolation(err)) throw new AppError(409, 'EMAIL_TAKEN');
+    throw err;
+  }
 }
