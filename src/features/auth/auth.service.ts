@@ -9,7 +9,7 @@ import { BUILT_IN_ROLES } from '../../lib/permissions';
 import { ACCESS_TOKEN_TTL_SECONDS, getKeyRing, signAccessToken } from '../../security/jwt';
 import { burnPasswordWork, hashPassword, needsRehash, passwordPolicyError, verifyPassword } from '../../security/password';
 import { isMfaEnabled, verifySecondFactor } from '../mfa/mfa.service';
-import { createUserWithProfile, loadProfiles, loadUserView, toUserView, userColumns, type UserView } from '../users/users.service';
+import { createUserWithProfile, loadProfiles, loadUserView, requireCurrentPassword, toUserView, userColumns, type UserView } from '../users/users.service';
 
 export interface AuthDeps {
   db: Databases;
@@ -246,10 +246,7 @@ export async function changePassword(
   auth: { userInternalId: number; sessionInternalId: number; email: string },
   input: { currentPassword: string; newPassword: string },
 ): Promise<void> {
-  const row = await deps.db.auth.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, auth.userInternalId)).get();
-  if (!row || !(await verifyPassword(input.currentPassword, row.passwordHash))) {
-    throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'currentPassword', message: 'Current password is incorrect' }] });
-  }
+  await requireCurrentPassword(deps.db, auth.userInternalId, input.currentPassword, 'currentPassword', 'Current password is incorrect');
   const policy = passwordPolicyError(input.newPassword, auth.email);
   if (policy) throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'newPassword', message: policy }] });
   const now = new Date();

@@ -4,8 +4,9 @@ import { isUniqueViolation } from '../../db/errors';
 import { oneTimeTokens, sessions, users } from '../../db/schema/auth';
 import { randomToken, sha256Hex } from '../../lib/crypto';
 import { AppError } from '../../lib/errors';
-import { hashPassword, passwordPolicyError, verifyPassword } from '../../security/password';
+import { hashPassword, passwordPolicyError } from '../../security/password';
 import { notify } from '../notifications/notifications.service';
+import { requireCurrentPassword } from '../users/users.service';
 
 export const RESET_TOKEN_TTL_MS = 60 * 60_000;
 export const VERIFY_TOKEN_TTL_MS = 24 * 60 * 60_000;
@@ -143,10 +144,7 @@ export const EMAIL_CHANGE_TTL_MS = 60 * 60_000;
  * address (proof of access to it). The account keeps its current email until confirmation.
  */
 export async function requestEmailChange(deps: RecoveryDeps, user: { userInternalId: number; userId: string; email: string }, input: { newEmail: string; password: string }): Promise<void> {
-  const row = await deps.db.auth.select({ hash: users.passwordHash }).from(users).where(eq(users.id, user.userInternalId)).get();
-  if (!row || !(await verifyPassword(input.password, row.hash))) {
-    throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'password', message: 'Password is incorrect' }] });
-  }
+  await requireCurrentPassword(deps.db, user.userInternalId, input.password);
   if (input.newEmail === user.email) throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'newEmail', message: 'This is already your email' }] });
   const taken = await deps.db.auth.select({ id: users.id }).from(users).where(eq(users.email, input.newEmail)).get();
   if (taken) throw new AppError(409, 'EMAIL_TAKEN');

@@ -1,9 +1,9 @@
 import { and, eq, isNotNull, isNull, lt } from 'drizzle-orm';
 import type { Databases } from '../../db/client';
-import { mfaRecoveryCodes, mfaTotp, users } from '../../db/schema/auth';
+import { mfaRecoveryCodes, mfaTotp } from '../../db/schema/auth';
 import { sha256Hex } from '../../lib/crypto';
 import { AppError } from '../../lib/errors';
-import { verifyPassword } from '../../security/password';
+import { requireCurrentPassword } from '../users/users.service';
 import { decryptSecret, encryptSecret, matchTotp, newRecoveryCodes, newTotpSecret, normaliseRecoveryCode, toBase32, totpUri } from '../../security/totp';
 
 export interface MfaDeps {
@@ -20,13 +20,6 @@ export interface MfaUser {
 
 const invalidCode = () => new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'code', message: 'Invalid or already used code' }] });
 
-async function requirePassword(db: Databases, userInternalId: number, password: string) {
-  const row = await db.auth.select({ hash: users.passwordHash }).from(users).where(eq(users.id, userInternalId)).get();
-  if (!row || !(await verifyPassword(password, row.hash))) {
-    throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'password', message: 'Password is incorrect' }] });
-  }
-}
-
 export async function mfaStatus(db: Databases, userInternalId: number) {
   const row = await db.auth.select({ enabledAt: mfaTotp.enabledAt }).from(mfaTotp).where(eq(mfaTotp.userId, userInternalId)).get();
   const remaining = await db.auth.$count(mfaRecoveryCodes, and(eq(mfaRecoveryCodes.userId, userInternalId), isNull(mfaRecoveryCodes.usedAt)));
@@ -35,7 +28,7 @@ export async function mfaStatus(db: Databases, userInternalId: number) {
 
 /** Starts (or restarts) enrolment: a new secret, not active until a code confirms it. */
 export async function setupTotp(deps: MfaDeps, user: MfaUser, password: string) {
-  await requirePassword(deps.db, user.userInternalId, password);
+  await requireCurrentPassword(deps.db, user.userInternalId, password);
   const existing = await deps.db.auth.select({ enabledAt: mfaTotp.enabledAt }).from(mfaTotp).where(eq(mfaTotp.userId, user.userInternalId)).get();
   if (existing?.enabledAt) throw new AppError(409, 'CONFLICT', { message: 'Two-factor authentication is already enabled' });
   const secret = newTotpSecret();
@@ -88,7 +81,7 @@ export async function enableTotp(deps: MfaDeps, user: MfaUser, code: string): Pr
 }
 
 export async function disableTotp(deps: MfaDeps, user: MfaUser, password: string, code: string): Promise<void> {
-  await requirePassword(deps.db, user.userInternalId, password);
+  await requireCurrentPassword(deps.db, user.userInternalId, password);
   if (!(await verifySecondFactor(deps, user, code))) throw invalidCode();
   await deps.db.auth.batch([
     deps.db.auth.delete(mfaTotp).where(eq(mfaTotp.userId, user.userInternalId)),
@@ -97,7 +90,7 @@ export async function disableTotp(deps: MfaDeps, user: MfaUser, password: string
 }
 
 export async function regenerateRecoveryCodes(deps: MfaDeps, user: MfaUser, password: string, code: string): Promise<string[]> {
-  await requirePassword(deps.db, user.userInternalId, password);
+  await requireCurrentPassword(deps.db, user.userInternalId, password);
   if (!(await verifySecondFactor(deps, user, code))) throw invalidCode();
   const { codes, statements } = await storeRecoveryCodes(deps.db, user.userInternalId);
   await deps.db.auth.batch([...statements]);

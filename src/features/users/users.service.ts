@@ -7,6 +7,7 @@ import { roles, userRoles, users } from '../../db/schema/auth';
 import { uuidv7 } from 'uuidv7';
 import { AppError } from '../../lib/errors';
 import { log } from '../../lib/log';
+import { verifyPassword } from '../../security/password';
 
 export interface UserView {
   id: string;
@@ -138,6 +139,17 @@ export async function loadProfiles(db: Databases, publicIds: string[]): Promise<
     for (const id of missing) out.set(id, null);
   }
   return out;
+}
+
+/**
+ * Re-checks a signed-in user's password before a sensitive change (password, email, MFA).
+ * A wrong one is a 400 on `field`, with `message`, and costs a full hash either way.
+ */
+export async function requireCurrentPassword(db: Databases, userInternalId: number, password: string, field = 'password', message = 'Password is incorrect'): Promise<void> {
+  const row = await db.auth.select({ hash: users.passwordHash }).from(users).where(eq(users.id, userInternalId)).get();
+  if (!row || !(await verifyPassword(password, row.hash))) {
+    throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field, message }] });
+  }
 }
 
 /** The profile's display name, or undefined when there is no profile (read only, no repair). */
