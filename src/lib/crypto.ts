@@ -12,6 +12,13 @@ export function base64url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+/** Standard base64 (A-Z a-z 0-9 + /) without padding: the encoding of PHC strings. */
+export function base64NoPad(bytes: Uint8Array): string {
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/=+$/, '');
+}
+
 /** Decodes base64 or base64url, padded or not. Throws on characters outside the alphabet. */
 export function fromBase64url(text: string): Uint8Array {
   const b64 = text.replace(/-/g, '+').replace(/_/g, '/');

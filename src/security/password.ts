@@ -1,7 +1,7 @@
 import setupWasm from 'argon2id/lib/setup.js';
 import simdModule from 'argon2id/dist/simd.wasm';
 import noSimdModule from 'argon2id/dist/no-simd.wasm';
-import { base64url, fromBase64url, randomBytes, timingSafeEqualBytes } from '../lib/crypto';
+import { base64NoPad, fromBase64url, randomBytes, timingSafeEqualBytes } from '../lib/crypto';
 import { isCommonPassword } from './common-passwords';
 
 /**
@@ -35,19 +35,32 @@ interface ParsedHash {
   parallelism: number;
   salt: Uint8Array;
   hash: Uint8Array;
+  /** Written by an earlier version in base64url: still verified, rewritten on the next login. */
+  urlSafeEncoding: boolean;
 }
 
-// PHC-like string: $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash> (base64url, no padding).
+// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>, salt and hash unpadded and each in one
+// alphabet: standard base64 (the PHC format, the argon2 reference implementation, argon2-cffi)
+// or base64url (what this module wrote before). A field with neither "+/" nor "-_" reads the
+// same in both.
+const PHC_ARGON2ID = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+|[A-Za-z0-9_-]+)\$([A-Za-z0-9+/]+|[A-Za-z0-9_-]+)$/;
+
 function parseHash(stored: string): ParsedHash | null {
-  const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/.exec(stored);
+  const m = PHC_ARGON2ID.exec(stored);
   if (!m) return null;
-  return {
-    memorySize: Number(m[1]),
-    passes: Number(m[2]),
-    parallelism: Number(m[3]),
-    salt: fromBase64url(m[4]!),
-    hash: fromBase64url(m[5]!),
-  };
+  const [salt, hash] = [m[4]!, m[5]!];
+  try {
+    return {
+      memorySize: Number(m[1]),
+      passes: Number(m[2]),
+      parallelism: Number(m[3]),
+      salt: fromBase64url(salt),
+      hash: fromBase64url(hash),
+      urlSafeEncoding: /[-_]/.test(salt + hash),
+    };
+  } catch {
+    return null; // a field whose length no base64 string has
+  }
 }
 
 // The argon2id package refuses inputs under 8 bytes. Such a password can never match a hash we
@@ -61,14 +74,14 @@ async function compute(password: Uint8Array, salt: Uint8Array, p: { memorySize: 
   return hash({ password, salt, parallelism: p.parallelism, passes: p.passes, memorySize: p.memorySize, tagLength });
 }
 
-/** Hashes a password exactly as received (no trimming or normalisation). */
+/** Hashes a password exactly as received (no trimming or normalisation). Returns a PHC string. */
 export async function hashPassword(password: string): Promise<string> {
   const bytes = encoder.encode(password);
   if (bytes.byteLength < ARGON2_MIN_INPUT_BYTES) throw new RangeError('password shorter than the policy minimum');
   const salt = randomBytes(16);
   const tag = await compute(bytes, salt, PASSWORD_PARAMS, PASSWORD_PARAMS.tagLength);
   const { memorySize: m, passes: t, parallelism: p } = PASSWORD_PARAMS;
-  return `$argon2id$v=19$m=${m},t=${t},p=${p}$${base64url(salt)}$${base64url(tag)}`;
+  return `$argon2id$v=19$m=${m},t=${t},p=${p}$${base64NoPad(salt)}$${base64NoPad(tag)}`;
 }
 
 /** Constant-time verification. An unparseable hash or a too-short password costs a full hash too, then fails. */
@@ -89,10 +102,12 @@ export async function burnPasswordWork(password: string): Promise<void> {
   await compute(bytes.byteLength < ARGON2_MIN_INPUT_BYTES ? SHORT_INPUT_STANDIN : bytes, randomBytes(16), PASSWORD_PARAMS, PASSWORD_PARAMS.tagLength);
 }
 
+/** True when the stored hash is not what hashPassword writes today (parameters or encoding). */
 export function needsRehash(stored: string): boolean {
   const parsed = parseHash(stored);
   return (
     !parsed ||
+    parsed.urlSafeEncoding ||
     parsed.memorySize !== PASSWORD_PARAMS.memorySize ||
     parsed.passes !== PASSWORD_PARAMS.passes ||
     parsed.parallelism !== PASSWORD_PARAMS.parallelism ||

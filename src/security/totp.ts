@@ -1,6 +1,6 @@
 import { decodeBase32IgnorePadding, encodeBase32NoPadding } from '@oslojs/encoding';
 import { createTOTPKeyURI, verifyHOTP } from '@oslojs/otp';
-import { base64url, fromBase64url, randomBytes } from '../lib/crypto';
+import { base64url, fromBase64url, randomBytes, sha256Hex } from '../lib/crypto';
 
 /** RFC 6238 defaults every authenticator app understands: SHA-1, 6 digits, 30 s steps. */
 export const TOTP_PERIOD_SECONDS = 30;
@@ -32,19 +32,39 @@ export function matchTotp(secret: Uint8Array, code: string, now = Date.now()): n
   return null;
 }
 
-const keys = new Map<string, Promise<CryptoKey>>();
+const aesKeys = new Map<string, Promise<CryptoKey>>();
+const recoveryKeys = new Map<string, Promise<CryptoKey>>();
 
-function importKey(secret: string | undefined): Promise<CryptoKey> {
+/** A key made once per isolate from the 32 bytes of MFA_ENCRYPTION_KEY. */
+function cachedKey(cache: Map<string, Promise<CryptoKey>>, secret: string | undefined, make: (raw: Uint8Array) => Promise<CryptoKey>): Promise<CryptoKey> {
   if (!secret) return Promise.reject(new Error('MFA_ENCRYPTION_KEY is not configured'));
-  let key = keys.get(secret);
+  let key = cache.get(secret);
   if (!key) {
     const raw = fromBase64url(secret.replace(/=+$/, ''));
     if (raw.byteLength !== 32) return Promise.reject(new Error('MFA_ENCRYPTION_KEY must be 32 bytes, base64'));
-    key = crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
-    keys.set(secret, key);
+    key = make(raw);
+    cache.set(secret, key);
   }
   return key;
 }
+
+const importKey = (secret: string | undefined) => cachedKey(aesKeys, secret, (raw) => crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']));
+
+/**
+ * HMAC-SHA256 key for recovery codes, derived with HKDF from MFA_ENCRYPTION_KEY (its own key for
+ * its own purpose): without the secret, a leaked table of code hashes cannot be searched offline
+ * (ASVS 6.5.2), as 50-bit codes under a bare SHA-256 could be.
+ */
+const recoveryCodeKey = (secret: string | undefined) =>
+  cachedKey(recoveryKeys, secret, async (raw) =>
+    crypto.subtle.deriveKey(
+      { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: new TextEncoder().encode('app-ubr recovery codes') },
+      await crypto.subtle.importKey('raw', raw, 'HKDF', false, ['deriveKey']),
+      { name: 'HMAC', hash: 'SHA-256', length: 256 },
+      false,
+      ['sign'],
+    ),
+  );
 
 /** AES-256-GCM, bound to the user (additional data), so a ciphertext cannot be moved between users. */
 export async function encryptSecret(keySecret: string | undefined, userPublicId: string, secret: Uint8Array): Promise<string> {
@@ -75,6 +95,24 @@ export function newRecoveryCodes(count = 10): string[] {
   });
 }
 
+/** The generated form without its hyphen, whatever the user typed: `AbCdE-fghij`, `abcde fghij`, `abcdefghij`. */
 export function normaliseRecoveryCode(code: string): string {
-  return code.trim().toLowerCase().replace(/\s+/g, '');
+  return code.replace(/[\s-]+/g, '').toLowerCase();
+}
+
+const toHex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+/** What is stored for a recovery code: hex HMAC-SHA256 of its normalised form. */
+export async function hashRecoveryCode(keySecret: string | undefined, code: string): Promise<string> {
+  const mac = await crypto.subtle.sign('HMAC', await recoveryCodeKey(keySecret), new TextEncoder().encode(normaliseRecoveryCode(code)));
+  return toHex(new Uint8Array(mac));
+}
+
+/**
+ * Every hash a stored recovery code may have: the keyed one, and the bare SHA-256 of the
+ * hyphenated lower-case form that codes issued before the keyed hash were stored under.
+ */
+export async function recoveryCodeCandidates(keySecret: string | undefined, code: string): Promise<[keyed: string, legacy: string]> {
+  const n = normaliseRecoveryCode(code);
+  return Promise.all([hashRecoveryCode(keySecret, n), sha256Hex(`${n.slice(0, 5)}-${n.slice(5)}`)]);
 }

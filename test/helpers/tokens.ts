@@ -26,6 +26,12 @@ export function b64url(input: Uint8Array | string): string {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+/** Standard base64 without padding (the PHC string alphabet). */
+export function b64std(bytes: Uint8Array): string {
+  return b64url(bytes).replace(/-/g, '+').replace(/_/g, '/');
+}
+
+/** Decodes base64url or standard base64, padded or not. */
 export function fromB64url(s: string): Uint8Array {
   const b64 = s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4);
   return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
@@ -150,13 +156,19 @@ export async function argon2idRaw(params: Argon2Params): Promise<Uint8Array> {
   return (await argon)(params);
 }
 
-/** A PHC string in the Worker's format for chosen parameters (e.g. an older, cheaper policy). */
+/**
+ * A PHC string in the Worker's format for chosen parameters (e.g. an older, cheaper policy): salt
+ * and hash in standard unpadded base64, or in base64url as the Worker wrote them before.
+ * `salt` may be given in either alphabet.
+ */
 export async function argon2idPhc(
   password: string,
   params: { memorySize: number; passes: number; parallelism: number; tagLength?: number },
-  saltB64url?: string,
+  salt?: string,
+  encoding: 'base64' | 'base64url' = 'base64',
 ): Promise<string> {
-  const salt = saltB64url ? fromB64url(saltB64url) : crypto.getRandomValues(new Uint8Array(16));
-  const tag = await argon2idRaw({ password: encoder.encode(password), salt, ...params, tagLength: params.tagLength ?? 32 });
-  return `$argon2id$v=19$m=${params.memorySize},t=${params.passes},p=${params.parallelism}$${b64url(salt)}$${b64url(tag)}`;
+  const saltBytes = salt ? fromB64url(salt) : crypto.getRandomValues(new Uint8Array(16));
+  const tag = await argon2idRaw({ password: encoder.encode(password), salt: saltBytes, ...params, tagLength: params.tagLength ?? 32 });
+  const enc = encoding === 'base64' ? b64std : b64url;
+  return `$argon2id$v=19$m=${params.memorySize},t=${params.passes},p=${params.parallelism}$${enc(saltBytes)}$${enc(tag)}`;
 }

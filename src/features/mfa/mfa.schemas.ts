@@ -3,8 +3,8 @@ import { stringField } from '../../lib/validation';
 import { PASSWORD_MAX_LENGTH } from '../../security/password';
 
 const CurrentPassword = z.string(stringField('Password')).check(z.minLength(1, 'Password is required'), z.maxLength(PASSWORD_MAX_LENGTH, 'Password is too long'));
-/** A 6-digit TOTP code or a recovery code (xxxxx-xxxxx). */
-export const SecondFactorCode = z.string(stringField('Code')).check(z.trim(), z.regex(/^(\d{6}|[a-z0-9]{5}-?[a-z0-9]{5})$/i, 'Invalid code format'));
+/** A 6-digit TOTP code or a recovery code (xxxxx-xxxxx; any case, the hyphen or a space optional). */
+export const SecondFactorCode = z.string(stringField('Code')).check(z.trim(), z.regex(/^(\d{6}|[a-z0-9]{5}\s*-?\s*[a-z0-9]{5})$/i, 'Invalid code format'));
 
 export const SetupBody = z.strictObject({ password: CurrentPassword });
 export const EnableBody = z.strictObject({ code: z.string().check(z.trim(), z.regex(/^\d{6}$/, 'Code must be 6 digits')) });

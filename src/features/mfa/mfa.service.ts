@@ -1,10 +1,9 @@
-import { and, eq, isNotNull, isNull, lt } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, lt } from 'drizzle-orm';
 import type { Databases } from '../../db/client';
 import { mfaRecoveryCodes, mfaTotp } from '../../db/schema/auth';
-import { sha256Hex } from '../../lib/crypto';
 import { AppError } from '../../lib/errors';
 import { requireCurrentPassword } from '../users/users.service';
-import { decryptSecret, encryptSecret, matchTotp, newRecoveryCodes, newTotpSecret, normaliseRecoveryCode, toBase32, totpUri } from '../../security/totp';
+import { decryptSecret, encryptSecret, hashRecoveryCode, matchTotp, newRecoveryCodes, newTotpSecret, recoveryCodeCandidates, toBase32, totpUri } from '../../security/totp';
 
 export interface MfaDeps {
   db: Databases;
@@ -40,9 +39,9 @@ export async function setupTotp(deps: MfaDeps, user: MfaUser, password: string) 
   return { secret: toBase32(secret), otpauthUrl: totpUri(deps.issuer, user.email, secret) };
 }
 
-async function storeRecoveryCodes(db: Databases, userInternalId: number) {
+async function storeRecoveryCodes({ db, encryptionKey }: MfaDeps, userInternalId: number) {
   const codes = newRecoveryCodes();
-  const hashes = await Promise.all(codes.map((c) => sha256Hex(normaliseRecoveryCode(c))));
+  const hashes = await Promise.all(codes.map((c) => hashRecoveryCode(encryptionKey, c)));
   return { codes, statements: [db.auth.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userInternalId)), db.auth.insert(mfaRecoveryCodes).values(hashes.map((codeHash) => ({ userId: userInternalId, codeHash })))] as const };
 }
 
@@ -60,19 +59,23 @@ async function consumeTotp(deps: MfaDeps, user: MfaUser, code: string, enabledOn
   return updated.length > 0;
 }
 
-async function consumeRecoveryCode(db: Databases, userInternalId: number, code: string): Promise<boolean> {
-  const hash = await sha256Hex(normaliseRecoveryCode(code));
+/**
+ * Accepts a recovery code once, stored under its keyed hash or (issued before that) its bare
+ * SHA-256; the conditional UPDATE makes two concurrent uses of one code succeed only once.
+ */
+async function consumeRecoveryCode({ db, encryptionKey }: MfaDeps, userInternalId: number, code: string): Promise<boolean> {
+  const hashes = await recoveryCodeCandidates(encryptionKey, code);
   const used = await db.auth
     .update(mfaRecoveryCodes)
     .set({ usedAt: new Date() })
-    .where(and(eq(mfaRecoveryCodes.userId, userInternalId), eq(mfaRecoveryCodes.codeHash, hash), isNull(mfaRecoveryCodes.usedAt)))
+    .where(and(eq(mfaRecoveryCodes.userId, userInternalId), inArray(mfaRecoveryCodes.codeHash, hashes), isNull(mfaRecoveryCodes.usedAt)))
     .returning({ id: mfaRecoveryCodes.id });
   return used.length > 0;
 }
 
 export async function enableTotp(deps: MfaDeps, user: MfaUser, code: string): Promise<string[]> {
   if (!(await consumeTotp(deps, user, code, false))) throw invalidCode();
-  const { codes, statements } = await storeRecoveryCodes(deps.db, user.userInternalId);
+  const { codes, statements } = await storeRecoveryCodes(deps, user.userInternalId);
   await deps.db.auth.batch([
     deps.db.auth.update(mfaTotp).set({ enabledAt: new Date() }).where(and(eq(mfaTotp.userId, user.userInternalId), isNull(mfaTotp.enabledAt))),
     ...statements,
@@ -92,7 +95,7 @@ export async function disableTotp(deps: MfaDeps, user: MfaUser, password: string
 export async function regenerateRecoveryCodes(deps: MfaDeps, user: MfaUser, password: string, code: string): Promise<string[]> {
   await requireCurrentPassword(deps.db, user.userInternalId, password);
   if (!(await verifySecondFactor(deps, user, code))) throw invalidCode();
-  const { codes, statements } = await storeRecoveryCodes(deps.db, user.userInternalId);
+  const { codes, statements } = await storeRecoveryCodes(deps, user.userInternalId);
   await deps.db.auth.batch([...statements]);
   return codes;
 }
@@ -105,6 +108,6 @@ export async function isMfaEnabled(db: Databases, userInternalId: number): Promi
 /** A 6-digit TOTP code, or a recovery code (single use). */
 export async function verifySecondFactor(deps: MfaDeps, user: MfaUser, code: string): Promise<boolean> {
   if (/^\d{6}$/.test(code.trim())) return consumeTotp(deps, user, code.trim(), true);
-  return consumeRecoveryCode(deps.db, user.userInternalId, code);
+  return consumeRecoveryCode(deps, user.userInternalId, code);
 }
 

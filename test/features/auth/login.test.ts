@@ -92,7 +92,7 @@ describe('POST /auth/login', () => {
     expect((await login(user.email, 'upgrade me on login')).status).toBe(200);
     const upgraded = (await userRow(user.email))!.password_hash;
     expect(upgraded).not.toBe(legacy);
-    expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+    expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
     expect(await verifyPassword('upgrade me on login', upgraded)).toBe(true);
     expect((await login(user.email, 'upgrade me on login')).status).toBe(200);
     expect((await userRow(user.email))!.password_hash).toBe(upgraded); // current parameters: left alone
