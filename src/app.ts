@@ -1,6 +1,7 @@
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isTransientStorageError } from './db/transient';
 import { apiKeysRoutes } from './features/api-keys/api-keys.routes';
 import { authRoutes } from './features/auth/auth.routes';
 import { clientVersionsRoutes } from './features/client-versions/client-versions.routes';
@@ -19,10 +20,10 @@ import { usersRoutes } from './features/users/users.routes';
 import { twilioRoutes } from './features/webhooks/twilio.routes';
 import { buildAuditEvent } from './lib/audit';
 import { getConfig } from './lib/config';
-import { AppError, errorBody, type ErrorCode } from './lib/errors';
+import { AppError, ERROR_CODES, errorBody, type ErrorCode } from './lib/errors';
 import { factory } from './lib/factory';
 import { log } from './lib/log';
-import { reportError } from './lib/observability';
+import { describeError, reportError, summarizeError } from './lib/observability';
 import { API_PREFIX } from './lib/route';
 import { jsonBody } from './middleware/body';
 import { clientVersion } from './middleware/client-version';
@@ -44,6 +45,9 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   429: 'RATE_LIMITED',
   503: 'SERVICE_UNAVAILABLE',
 };
+
+/** How long a client should wait after a transient storage failure (D1 overloaded, network). */
+const STORAGE_RETRY_AFTER_SECONDS = 2;
 
 const RATE_LIMIT_HEADERS = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After'];
 
@@ -96,8 +100,16 @@ app.onError((err, c) => {
     const code = STATUS_CODES[err.status] ?? 'VALIDATION_ERROR';
     return c.json(errorBody(code, code === 'VALIDATION_ERROR' ? 'Invalid input' : err.message, requestId), err.status as ContentfulStatusCode);
   }
-  // Unknown: full context to logs (never to the wire), an audit record, a generic 500.
-  log('error', 'unhandled error', { requestId, route: c.req.routePath, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), stack: err instanceof Error ? err.stack : undefined });
+  const error = describeError(err);
+  const logged = { requestId, route: c.req.routePath, error: summarizeError(error), code: error.code, statement: error.statement, stack: error.stack };
+  if (isTransientStorageError(err)) {
+    // Expected under overload: a warning, no audit record, no page; the client retries.
+    log('warn', 'storage unavailable', logged);
+    c.header('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
+    return c.json(errorBody('SERVICE_UNAVAILABLE', ERROR_CODES.SERVICE_UNAVAILABLE, requestId), 503);
+  }
+  // Unknown: a redacted description to logs and sinks (never to the wire), an audit record, a generic 500.
+  log('error', 'unhandled error', logged);
   try {
     const event = buildAuditEvent(c, { action: 'error.unexpected', outcome: 'failure', level: 'error', details: { route: c.req.routePath, method: c.req.method } });
     const config = getConfig(c.env);
