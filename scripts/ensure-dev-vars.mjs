@@ -13,6 +13,7 @@ const generators = {
   },
   ADMIN_PASSWORD: () => randomBytes(18).toString('base64url'),
   MFA_ENCRYPTION_KEY: () => randomBytes(32).toString('base64'),
+  DEVICE_TOKEN_SECRET: () => randomBytes(32).toString('base64url'),
 };
 
 const example = readFileSync('.dev.vars.example', 'utf8');

@@ -31,6 +31,8 @@ export const MAX_SOCKETS_PER_USER = 10;
 export const SOCKET_MAX_AGE_MS = 15 * 60_000;
 export const CLOSE_REAUTH = 4001;
 export const CLOSE_TOO_MANY = 4008;
+/** The session behind the socket ended (logout, revocation, recovery): sign in again. */
+export const CLOSE_SESSION_ENDED = 4003;
 
 /**
  * One object per user (`idFromName(userPublicId)`): the user's live in-app feed over
@@ -95,6 +97,27 @@ export class NotificationHub extends DurableObject<CloudflareBindings> {
       }
     }
     return sent;
+  }
+
+  /**
+   * Closes the sockets of ended sessions at once (logout, revocation, password reset, email
+   * change): `only` closes one session's sockets, `except` every socket but that session's,
+   * neither closes them all. Returns how many were closed.
+   */
+  disconnect(filter: { only?: string; except?: string } = {}): number {
+    let closed = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      const sessionId = (ws.deserializeAttachment() as SocketAttachment | null)?.sessionId;
+      if (filter.only !== undefined && sessionId !== filter.only) continue;
+      if (filter.except !== undefined && sessionId === filter.except) continue;
+      try {
+        ws.close(CLOSE_SESSION_ENDED, 'session ended');
+        closed += 1;
+      } catch {
+        // Already closing.
+      }
+    }
+    return closed;
   }
 
   connectionCount(): number {

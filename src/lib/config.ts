@@ -13,7 +13,18 @@ export interface AppConfig {
   bodyLimitBytes: number;
   sessionAbsoluteTtlMs: number;
   sessionIdleTtlMs: number;
-  rateLimits: { auth: RateLimitRule; anonymous: RateLimitRule; standard: RateLimitRule; expensive: RateLimitRule };
+  rateLimits: {
+    auth: RateLimitRule;
+    anonymous: RateLimitRule;
+    standard: RateLimitRule;
+    expensive: RateLimitRule;
+    /** Registrations per IP, successes included. */
+    registration: RateLimitRule;
+    /** Verification-mail resends per account. */
+    verifyResend: RateLimitRule;
+  };
+  /** A spent refresh token retried within this long, with the session's device token, gets the same pair again. */
+  refreshReuseIntervalMs: number;
   /** RATE_LIMIT_BYPASS="true" turns limiting off for benchmarks; honoured only when APP_ENV is exactly "development". */
   rateLimitBypass: boolean;
   /** Upstash Redis REST credentials (secrets); when both are set, rate limits use Upstash instead of Durable Objects. */
@@ -68,7 +79,11 @@ export function getConfig(env: Partial<CloudflareBindings>): AppConfig {
       anonymous: parseRule(env.RATE_LIMIT_ANONYMOUS, { limit: 100, windowSeconds: 3600 }),
       standard: parseRule(env.RATE_LIMIT_STANDARD, { limit: 1000, windowSeconds: 3600 }),
       expensive: parseRule(env.RATE_LIMIT_EXPENSIVE, { limit: 10, windowSeconds: 3600 }),
+      registration: parseRule(env.RATE_LIMIT_REGISTRATION, { limit: 10, windowSeconds: 3600 }),
+      verifyResend: parseRule(env.RATE_LIMIT_VERIFY_RESEND, { limit: 3, windowSeconds: 3600 }),
     },
+    // 0 turns the retry window off (every reuse revokes the family); capped at 60 s.
+    refreshReuseIntervalMs: Math.min(60, Math.max(0, Number.parseInt(env.REFRESH_REUSE_INTERVAL ?? '10', 10) || 0)) * 1000,
     // The raw APP_ENV, not the 'development' fallback: a production env missing APP_ENV must not bypass.
     rateLimitBypass: env.APP_ENV === 'development' && env.RATE_LIMIT_BYPASS === 'true',
     upstash: upstashCredentials(env as OptionalSecrets),

@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   MFA_REQUIRED: 'A two-factor code is required',
   INVALID_MFA_CODE: 'Invalid two-factor code',
   FORBIDDEN: 'You are not allowed to do this',
+  PERMISSION_CEILING: 'You can only hand out permissions you hold yourself',
   NOT_FOUND: 'Not found',
   METHOD_NOT_ALLOWED: 'Method not allowed',
   CONFLICT: 'Conflict',

@@ -2,9 +2,10 @@ import { createFactory } from 'hono/factory';
 import { createDatabases, type Databases } from '../db/client';
 import type { AuthVariables } from '../middleware/auth';
 import type { BodyVariables } from '../middleware/body';
+import type { DeviceVariables } from '../middleware/device';
 import type { RequestIdVariables } from '../middleware/request-id';
 
-export interface AppVariables extends RequestIdVariables, AuthVariables, BodyVariables {
+export interface AppVariables extends RequestIdVariables, AuthVariables, BodyVariables, DeviceVariables {
   db: Databases;
 }
 

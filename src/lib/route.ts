@@ -15,7 +15,12 @@ export type Access =
   | { kind: 'authenticated' }
   | { kind: 'permission'; permission: Permission; ownerParam?: string };
 
-export type RateTier = 'auth' | 'anonymous' | 'standard' | 'expensive' | 'none';
+/**
+ * - auth: exact and durable, per IP and per account (see src/security/rate-limit/README.md).
+ * - registration: auth, but the IP dimension has its own rule and counts successes too.
+ * - resend: auth per IP, plus a per-account rule for messages sent to the caller.
+ */
+export type RateTier = 'auth' | 'registration' | 'resend' | 'anonymous' | 'standard' | 'expensive' | 'none';
 
 export interface ResponseSpec {
   description: string;
@@ -32,6 +37,13 @@ export interface RouteSpec {
   access: Access;
   /** Rate-limit tier; default: `standard` when signed in, `anonymous` otherwise. */
   rateLimit?: RateTier;
+  /**
+   * Auth tier: a 2xx gives the account slot back (a user who signs in is not an attack). Never
+   * on a route that answers 2xx to everyone (e.g. "send me a reset link"): it would be unlimited.
+   */
+  refundOnSuccess?: boolean;
+  /** Auth tier: a valid `deviceToken` in the body for this account counts on that device's budget. */
+  deviceBudget?: boolean;
   request?: { body?: z.ZodMiniType; query?: z.ZodMiniType; params?: z.ZodMiniType };
   /**
    * Data the handler needs about the caller, read in parallel with the session check (one

@@ -45,5 +45,9 @@ export const guard = (spec: RouteSpec) => {
       }
     }
     await limiter(c, next);
+    // Every ceiling refusal (roles, grants, edits of a more privileged user) is a security event.
+    if (c.error instanceof AppError && c.error.code === 'PERMISSION_CEILING') {
+      audit(c, { action: 'authz.ceiling', outcome: 'failure', level: 'warn', targetId: c.req.param('id') ?? null, details: { route: `${spec.method.toUpperCase()} ${spec.path}` } });
+    }
   });
 };

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { audit } from '../lib/audit';
-import { getConfig, type RateLimitRule } from '../lib/config';
+import { getConfig, type AppConfig, type RateLimitRule } from '../lib/config';
 import { AppError } from '../lib/errors';
 import type { AppEnv } from '../lib/factory';
 import { log } from '../lib/log';
@@ -8,15 +8,7 @@ import type { RateTier, RouteSpec } from '../lib/route';
 import { rateLimitBackend, withTimeout, type LimitResult, type RateLimitBackend } from '../security/rate-limit/backend';
 import { accountKey, callerKey, clientIpKey, normaliseEmail } from '../security/rate-limit/client-key';
 import { rateLimitHeaders, tightest } from '../security/rate-limit/headers';
-
-/**
- * Routes whose auth-tier slots are given back when they succeed (2xx): a user who signs in or
- * registers is not an attack, so test suites and shared offices are not throttled, while
- * failures (guessing, stuffing, enumeration through 409) stay exactly limited. Opt-in on
- * purpose: a route that answers 2xx to everyone (e.g. "send me a reset link") must never be
- * listed here, or it would be unlimited.
- */
-export const REFUND_ON_SUCCESS: ReadonlySet<string> = new Set(['POST /auth/login', 'POST /auth/register']);
+import { trustedDevice } from './device';
 
 /** The auth tier waits a little longer before failing closed; general tiers fail open sooner. */
 export const AUTH_TIMEOUT_MS = 2_000;
@@ -48,60 +40,95 @@ function unavailable(err: unknown, requestId: string | undefined, backend: strin
 interface Taken {
   key: string;
   result: LimitResult;
+  rule: RateLimitRule;
 }
 
 /** Best effort: a refund that fails leaves the slot used, which is the safe direction. */
-async function giveBack(backend: RateLimitBackend, rule: RateLimitRule, taken: Taken[], requestId?: string): Promise<LimitResult[] | null> {
+async function giveBack(backend: RateLimitBackend, taken: Taken[], requestId?: string): Promise<LimitResult[] | null> {
   if (taken.length === 0) return [];
   try {
-    return await withTimeout(Promise.all(taken.map((t) => backend.refund(t.key, rule, 'exact', t.result.stamp))), AUTH_TIMEOUT_MS);
+    return await withTimeout(Promise.all(taken.map((t) => backend.refund(t.key, t.rule, 'exact', t.result.stamp))), AUTH_TIMEOUT_MS);
   } catch (err) {
     log('warn', 'rate limit refund failed', { backend: backend.name, requestId, error: String(err) });
     return null;
   }
 }
 
+interface Dimension {
+  key: string;
+  rule: RateLimitRule;
+  name: 'ip' | 'account' | 'device';
+  /** A 2xx (or the first step of a two-step sign-in) gives this slot back. */
+  refundOnSuccess: boolean;
+}
+
+/** The keys an auth-family request is counted on, in the order they are taken. */
+async function dimensions(c: Context<AppEnv>, spec: RouteSpec, tier: 'auth' | 'registration' | 'resend', config: AppConfig): Promise<Dimension[]> {
+  const rules = config.rateLimits;
+  const ip = clientIpKey(c.req.header('CF-Connecting-IP'));
+  const refund = spec.refundOnSuccess === true;
+  const out: Dimension[] = [
+    tier === 'registration'
+      ? { key: `register:ip:${ip}`, rule: rules.registration, name: 'ip', refundOnSuccess: false }
+      : { key: `auth:ip:${ip}`, rule: rules.auth, name: 'ip', refundOnSuccess: refund && tier === 'auth' },
+  ];
+  const email = c.var.auth?.email ?? normaliseEmail(c.var.jsonBody);
+  if (!email) return out;
+  if (tier === 'resend') {
+    out.push({ key: await accountKey(email, `resend:${spec.path}`), rule: rules.verifyResend, name: 'account', refundOnSuccess: false });
+    return out;
+  }
+  const device = spec.deviceBudget ? await trustedDevice(c, email) : null;
+  out.push(
+    device
+      ? { key: `auth:device:${device.deviceId}`, rule: rules.auth, name: 'device', refundOnSuccess: refund }
+      : { key: await accountKey(email, spec.path), rule: rules.auth, name: 'account', refundOnSuccess: refund },
+  );
+  return out;
+}
+
 /**
- * Auth tier: exact and durable, per IP (IPv6 /64) and per account (normalised email from the
- * JSON body, or the signed-in user's). The keys are taken one after the other, IP first, and
- * a key that denies gives the earlier ones back: each key then records exactly the attempts
+ * Auth tiers: exact and durable, per IP (IPv6 /64) and per account (normalised email from the
+ * JSON body, or the signed-in user's) or per trusted device (a valid device token for that
+ * account: see src/security/device-token.ts). The keys are taken one after the other, IP first,
+ * and a key that denies gives the earlier ones back: each key then records exactly the attempts
  * that went through, and a burst at the boundary admits exactly `limit` (never more; while a
  * denied attempt briefly holds an IP slot, a parallel one may be refused: the safe side).
  * Fails closed: an unavailable limiter answers 503 with Retry-After.
  */
-async function authTier(c: Context<AppEnv>, next: Next, rule: RateLimitRule, backend: RateLimitBackend, refundOnSuccess: boolean, scope: string): Promise<void> {
-  const keys = [`auth:ip:${clientIpKey(c.req.header('CF-Connecting-IP'))}`];
-  const email = c.var.auth?.email ?? normaliseEmail(c.var.jsonBody);
-  if (email) keys.push(await accountKey(email, scope));
-  const taken: Taken[] = [];
+async function authTier(c: Context<AppEnv>, next: Next, dims: Dimension[], backend: RateLimitBackend, scope: string): Promise<void> {
+  const taken: (Taken & { dim: Dimension })[] = [];
   try {
-    for (const [i, key] of keys.entries()) {
-      const result = await withTimeout(backend.consume(key, rule, 'exact'), AUTH_TIMEOUT_MS);
+    for (const dim of dims) {
+      const result = await withTimeout(backend.consume(dim.key, dim.rule, 'exact'), AUTH_TIMEOUT_MS);
       if (!result.allowed) {
-        await giveBack(backend, rule, taken, c.var.requestId);
+        await giveBack(backend, taken, c.var.requestId);
         // Brute force and stuffing show up in the audit log (the key is hashed or an IP prefix).
-        audit(c, { action: 'rate_limit.exceeded', outcome: 'failure', details: { tier: 'auth', route: scope, dimension: i === 0 ? 'ip' : 'account' } });
-        throw tooManyRequests(result, rule, `auth tier: ${i === 0 ? 'ip' : 'account'} limit`);
+        audit(c, { action: 'rate_limit.exceeded', outcome: 'failure', details: { tier: 'auth', route: scope, dimension: dim.name } });
+        throw tooManyRequests(result, dim.rule, `auth tier: ${dim.name} limit`);
       }
-      taken.push({ key, result });
+      taken.push({ key: dim.key, result, rule: dim.rule, dim });
     }
   } catch (err) {
     if (err instanceof AppError) throw err;
-    await giveBack(backend, rule, taken, c.var.requestId);
+    await giveBack(backend, taken, c.var.requestId);
     throw unavailable(err, c.var.requestId, backend.name);
   }
   await next();
-  let results = taken.map((t) => t.result);
   // A request refused by schema validation never reached a credential check: it guessed
   // nothing, so it does not spend the budget (business-rule 400s, e.g. a wrong code, still do).
   const schemaRefusal = c.res.status === 400 && c.error instanceof AppError && c.error.schema;
   // "Password right, now the second factor": the first step of a normal two-step sign-in, not
   // a failure. Wrong codes (INVALID_MFA_CODE) still count.
-  const secondStep = refundOnSuccess && c.error instanceof AppError && c.error.code === 'MFA_REQUIRED';
-  if (schemaRefusal || secondStep || (refundOnSuccess && c.res.status >= 200 && c.res.status < 300)) {
-    results = (await giveBack(backend, rule, taken, c.var.requestId)) ?? results;
-  }
-  setHeaders(c, tightest(results), rule);
+  const secondStep = c.error instanceof AppError && c.error.code === 'MFA_REQUIRED';
+  const success = c.res.status >= 200 && c.res.status < 300;
+  const refunded = taken.filter((t) => schemaRefusal || (t.dim.refundOnSuccess && (success || secondStep)));
+  const after = refunded.length > 0 ? await giveBack(backend, refunded, c.var.requestId) : [];
+  const byKey = new Map(refunded.map((t, i) => [t.key, after?.[i] ?? t.result]));
+  const results = taken.map((t) => ({ result: byKey.get(t.key) ?? t.result, rule: t.rule }));
+  const speaking = tightest(results.map((r) => r.result));
+  const closest = results.find((r) => r.result === speaking);
+  if (closest) setHeaders(c, closest.result, closest.rule);
 }
 
 /**
@@ -131,7 +158,6 @@ async function generalTier(c: Context<AppEnv>, next: Next, tier: LimitedTier, ru
 export const rateLimit = (spec: RouteSpec): MiddlewareHandler<AppEnv> => {
   const declared = spec.rateLimit;
   if (declared === 'none') return async (_c, next) => next();
-  const refundOnSuccess = REFUND_ON_SUCCESS.has(`${spec.method.toUpperCase()} ${spec.path}`);
   return async (c, next) => {
     const config = getConfig(c.env);
     if (config.rateLimitBypass) {
@@ -149,7 +175,9 @@ export const rateLimit = (spec: RouteSpec): MiddlewareHandler<AppEnv> => {
       log('warn', 'rate limiter unavailable; failing open', { tier, requestId: c.var.requestId, error: String(err) });
       return next();
     }
-    if (tier === 'auth') return authTier(c, next, config.rateLimits.auth, backend, refundOnSuccess, spec.path);
+    if (tier === 'auth' || tier === 'registration' || tier === 'resend') {
+      return authTier(c, next, await dimensions(c, spec, tier, config), backend, spec.path);
+    }
     return generalTier(c, next, tier, config.rateLimits[tier], backend);
   };
 };

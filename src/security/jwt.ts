@@ -69,14 +69,15 @@ export function getKeyRing(secret: string | undefined): Promise<KeyRing> {
   return ring;
 }
 
-export async function signAccessToken(ring: KeyRing, opts: TokenOptions, subject: string, sessionId: string): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
+/** `fixed` pins issued-at and jti (a refresh retry re-issues the byte-identical token). */
+export async function signAccessToken(ring: KeyRing, opts: TokenOptions, subject: string, sessionId: string, fixed?: { issuedAt: number; jti: string }): Promise<string> {
+  const now = fixed?.issuedAt ?? Math.floor(Date.now() / 1000);
   return new SignJWT({ sid: sessionId })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, typ: ACCESS_TOKEN_TYP, kid: ring.signing.kid })
     .setIssuer(opts.issuer)
     .setAudience(opts.audience)
     .setSubject(subject)
-    .setJti(uuidv7())
+    .setJti(fixed?.jti ?? uuidv7())
     .setIssuedAt(now)
     .setNotBefore(now)
     .setExpirationTime(now + ACCESS_TOKEN_TTL_SECONDS)

@@ -50,10 +50,11 @@ describe('auth tier (exact, per IP and per account)', () => {
     expect(taken.status).toBe(409);
     expect(rateHeaders(taken)).toMatchObject({ 'RateLimit-Remaining': '4', 'X-RateLimit-Remaining': '4' });
     expect(Number(taken.headers.get('RateLimit-Reset'))).toBeGreaterThan(890);
-    // A schema refusal carries the headers too, and gives its slot back.
+    // A schema refusal carries the headers too, and gives its slot back. Without a usable email
+    // only the registration budget of the IP speaks: 2 of its 10 per hour spent (successes count).
     const invalid = await call(REGISTER, { body: { email: 'not-an-email', password: 'short' }, ip });
     expect(invalid.status).toBe(400);
-    expect(rateHeaders(invalid)).toMatchObject({ 'RateLimit-Remaining': '4' });
+    expect(rateHeaders(invalid)).toMatchObject({ 'RateLimit-Limit': '10', 'RateLimit-Remaining': '8', 'RateLimit-Policy': '10;w=3600' });
   });
 
   it('counts per account, so rotating IPs does not bypass it', async () => {

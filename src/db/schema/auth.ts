@@ -70,6 +70,8 @@ export const sessions = sqliteTable(
     revokedReason: text(),
     userAgent: text(),
     ipPrefix: text(),
+    /** The device (see src/security/device-token.ts) that opened the session; refresh retries are bound to it. */
+    deviceId: text(),
   },
   (t) => [
     index('sessions_user_idx').on(t.userId),
@@ -156,6 +158,8 @@ export const oneTimeTokens = sqliteTable(
     tokenHash: text().notNull(),
     /** For change_email: the new, normalised address the token confirms. */
     newEmail: text(),
+    /** For change_email: the session that asked; it survives the switch, every other session ends. */
+    sessionId: integer(),
     expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
     usedAt: integer({ mode: 'timestamp_ms' }),
   },

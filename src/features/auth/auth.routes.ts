@@ -7,11 +7,14 @@ import { factory } from '../../lib/factory';
 import { maskEmail } from '../../lib/log';
 import { AUTHENTICATED, defineRoute, PUBLIC } from '../../lib/route';
 import { validate } from '../../lib/validation';
+import { trustedDevice } from '../../middleware/device';
 import { guard } from '../../middleware/guard';
+import { verifyDeviceToken } from '../../security/device-token';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { ChangePasswordBody, LoginBody, RefreshBody, RegisterBody, SessionListResponse, TokenPairResponse } from './auth.schemas';
 import * as service from './auth.service';
 import { recoveryDeps } from './recovery.routes';
+import { closeLiveSockets, sendSecurityNotice } from './security-events';
 import { requestEmailVerification } from './recovery.service';
 
 const registerRoute = defineRoute({
@@ -20,12 +23,15 @@ const registerRoute = defineRoute({
   summary: 'Create an account and sign in',
   tags: ['auth'],
   access: PUBLIC,
-  rateLimit: 'auth',
+  // Per IP, successes count (10/hour by default): accounts cost a hash, a session and a mail.
+  rateLimit: 'registration',
+  refundOnSuccess: true,
   request: { body: RegisterBody },
   responses: {
     201: { description: 'Account created; a token pair for its first session', schema: TokenPairResponse },
     400: { description: 'Invalid input (every field at once), or a common password', schema: ErrorResponse },
     409: { description: 'EMAIL_TAKEN', schema: ErrorResponse },
+    429: { description: 'RATE_LIMITED: too many registrations from this network, or attempts for this email', schema: ErrorResponse },
   },
 });
 
@@ -36,6 +42,8 @@ const loginRoute = defineRoute({
   tags: ['auth'],
   access: PUBLIC,
   rateLimit: 'auth',
+  refundOnSuccess: true,
+  deviceBudget: true,
   request: { body: LoginBody },
   responses: {
     200: { description: 'A token pair for a new session', schema: TokenPairResponse },
@@ -127,7 +135,7 @@ export const authRoutes = factory
   })
   .post(loginRoute.path, guard(loginRoute), validate('json', LoginBody), async (c) => {
     const body = c.req.valid('json');
-    const result = await service.login(deps(c), body, meta(c));
+    const result = await service.login(deps(c), body, meta(c), await trustedDevice(c, body.email));
     if (!result.ok) {
       audit(c, { action: 'auth.login', outcome: 'failure', targetId: result.userId, details: { reason: result.reason, email: maskEmail(body.email) } });
       // Only a caller who proved the password learns that a second factor is needed.
@@ -139,19 +147,23 @@ export const authRoutes = factory
     return c.json(result.pair, 200);
   })
   .post(refreshRoute.path, guard(refreshRoute), validate('json', RefreshBody), async (c) => {
-    const result = await service.refresh(deps(c), c.req.valid('json').refreshToken);
+    const body = c.req.valid('json');
+    const device = body.deviceToken === undefined ? null : await verifyDeviceToken(c.env.DEVICE_TOKEN_SECRET, getConfig(c.env).jwtIssuer, body.deviceToken);
+    const result = await service.refresh(deps(c), body.refreshToken, device);
     if (!result.ok) {
       if (result.reuse) {
-        audit(c, { action: 'auth.refresh_reuse', outcome: 'failure', level: 'warn', targetId: result.userId, details: { sessionId: result.sessionId } });
+        audit(c, { action: 'auth.refresh_reuse', outcome: 'failure', level: 'warn', targetId: result.userId, details: { sessionId: result.sessionId, deviceToken: body.deviceToken === undefined ? 'absent' : device ? 'valid' : 'invalid' } });
       }
       throw new AppError(401, 'INVALID_REFRESH_TOKEN');
     }
+    if (result.retry) audit(c, { action: 'auth.refresh_retry', outcome: 'success', targetId: result.userId, details: { sessionId: result.sessionId } });
     return c.json(result.pair, 200);
   })
   .post(logoutRoute.path, guard(logoutRoute), async (c) => {
     const auth = c.var.auth!;
     await service.revokeSession(c.var.db, auth.sessionInternalId, 'logout');
     audit(c, { action: 'auth.logout', outcome: 'success', targetId: auth.userId, details: { sessionId: auth.sessionId } });
+    await afterResponse(c, 'closing live sockets', closeLiveSockets(c.env, auth.userId, { only: auth.sessionId }));
     return c.body(null, 204);
   })
   .post(changePasswordRoute.path, guard(changePasswordRoute), validate('json', ChangePasswordBody), async (c) => {
@@ -163,6 +175,14 @@ export const authRoutes = factory
       throw err;
     }
     audit(c, { action: 'auth.password_change', outcome: 'success', targetId: auth.userId });
+    await afterResponse(
+      c,
+      'password change notice',
+      Promise.all([
+        sendSecurityNotice({ db: c.var.db, env: c.env }, { userId: auth.userId, email: auth.email, event: 'password_changed', userAgent: c.req.header('User-Agent') }),
+        closeLiveSockets(c.env, auth.userId, { except: auth.sessionId }),
+      ]),
+    );
     return c.body(null, 204);
   })
   .get(listSessionsRoute.path, guard(listSessionsRoute), async (c) => {
@@ -184,5 +204,6 @@ export const authRoutes = factory
     const { id } = c.req.valid('param');
     if (!(await service.revokeOwnSession(c.var.db, auth.userInternalId, id))) throw new AppError(404, 'NOT_FOUND');
     audit(c, { action: 'auth.session_revoke', outcome: 'success', targetId: auth.userId, details: { sessionId: id } });
+    await afterResponse(c, 'closing live sockets', closeLiveSockets(c.env, auth.userId, { only: id }));
     return c.body(null, 204);
   });

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { stringField } from '../../lib/validation';
 import { isCommonPassword } from '../../security/common-passwords';
+import { DEVICE_TOKEN_MAX_LENGTH } from '../../security/device-token';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../security/password';
 import { SecondFactorCode } from '../mfa/mfa.schemas';
 import { UserResponse } from '../users/users.schemas';
@@ -33,16 +34,23 @@ export const RegisterBody = z.strictObject({
   fullName: z.optional(FullName),
 });
 
+/** Opaque to clients; an invalid one only makes the request untrusted (never a 400 of its own). */
+export const DeviceToken = z.string(stringField('Device token')).check(z.maxLength(DEVICE_TOKEN_MAX_LENGTH, 'Device token is too long'));
+
 export const LoginBody = z.strictObject({
   email: Email,
   // Login accepts any length up to the max, so a policy change never locks old accounts out.
   password: z.string(stringField('Password')).check(z.minLength(1, 'Password is required'), z.maxLength(PASSWORD_MAX_LENGTH, 'Password is too long')),
   /** Required when two-factor is enabled: a 6-digit TOTP code or a recovery code. */
   mfaCode: z.optional(SecondFactorCode),
+  /** The device token a previous sign-in on this client returned: its attempts use the device's own budget. */
+  deviceToken: z.optional(DeviceToken),
 });
 
 export const RefreshBody = z.strictObject({
   refreshToken: z.string(stringField('Refresh token')).check(z.minLength(1, 'Refresh token is required'), z.maxLength(256, 'Not a refresh token')),
+  /** The device token of the session's device: makes a retry within the reuse window idempotent. */
+  deviceToken: z.optional(DeviceToken),
 });
 
 export const ChangePasswordBody = z.strictObject({
@@ -56,6 +64,8 @@ export const TokenPairResponse = z.object({
   refreshToken: z.string(),
   tokenType: z.literal('Bearer'),
   expiresIn: z.number(),
+  /** Login and registration: store it on the device (Keychain/Keystore, or an HttpOnly cookie set by your web backend) and send it with later logins and refreshes. */
+  deviceToken: z.optional(z.string()),
 });
 
 export const SessionResponse = z.object({

@@ -4,6 +4,7 @@ import type { Databases } from '../../db/client';
 import { sessions, spentRefreshTokens, users } from '../../db/schema/auth';
 import type { AppConfig } from '../../lib/config';
 import { randomToken, sha256Hex } from '../../lib/crypto';
+import { deriveSecret, issueDeviceToken, type DeviceClaims } from '../../security/device-token';
 import { AppError } from '../../lib/errors';
 import { BUILT_IN_ROLES } from '../../lib/permissions';
 import { ACCESS_TOKEN_TTL_SECONDS, getKeyRing, signAccessToken } from '../../security/jwt';
@@ -28,6 +29,8 @@ export interface TokenPair {
   refreshToken: string;
   tokenType: 'Bearer';
   expiresIn: number;
+  /** Login and registration: the device token to send back with the next login and refreshes. */
+  deviceToken?: string;
 }
 
 // Refresh token = "<session public id>.<32 random bytes, base64url>". Only its SHA-256 is stored.
@@ -54,14 +57,37 @@ async function newRefreshToken(sessionPublicId: string) {
   return { token, hash: await sha256Hex(token) };
 }
 
-async function issueTokens(deps: AuthDeps, user: UserView, sessionPublicId: string, refreshToken: string): Promise<TokenPair> {
+/**
+ * The child of a refresh token: derived, not random (HMAC under a Worker-only key of the
+ * parent's hash), so a retry of the parent within the reuse window can be answered with the
+ * very same child without the child ever being stored. Unpredictable without the key, exactly
+ * like a random one; the first token of a session stays random.
+ */
+async function childRefreshToken(deps: AuthDeps, sessionPublicId: string, parentHash: string) {
+  const token = `${sessionPublicId}.${await deriveSecret(deps.env.DEVICE_TOKEN_SECRET, 'refresh-child v1', parentHash)}`;
+  return { token, hash: await sha256Hex(token) };
+}
+
+async function issueTokens(
+  deps: AuthDeps,
+  user: UserView,
+  sessionPublicId: string,
+  refreshToken: string,
+  fixed?: { issuedAt: number; jti: string },
+): Promise<TokenPair> {
   const ring = await getKeyRing(deps.env.JWT_SIGNING_KEYS);
-  const accessToken = await signAccessToken(ring, { issuer: deps.config.jwtIssuer, audience: deps.config.jwtAudience }, user.id, sessionPublicId);
-  return { user, accessToken, refreshToken, tokenType: 'Bearer', expiresIn: ACCESS_TOKEN_TTL_SECONDS };
+  const accessToken = await signAccessToken(ring, { issuer: deps.config.jwtIssuer, audience: deps.config.jwtAudience }, user.id, sessionPublicId, fixed);
+  const age = fixed ? Math.max(0, Math.floor(Date.now() / 1000) - fixed.issuedAt) : 0;
+  return { user, accessToken, refreshToken, tokenType: 'Bearer', expiresIn: ACCESS_TOKEN_TTL_SECONDS - age };
+}
+
+/** A device token for the user: the same device id when the client proved one, else a new device. */
+async function deviceTokenFor(deps: AuthDeps, user: { id: string; email: string }, deviceId?: string) {
+  return issueDeviceToken(deps.env.DEVICE_TOKEN_SECRET, deps.config.jwtIssuer, { userId: user.id, email: user.email, deviceId });
 }
 
 /** Builds the statement that opens a session (a refresh-token family) for a user. */
-async function sessionInsert(deps: AuthDeps, userId: number | ReturnType<typeof sql>, meta: ClientMeta) {
+async function sessionInsert(deps: AuthDeps, userId: number | ReturnType<typeof sql>, meta: ClientMeta, deviceId: string) {
   const publicId = uuidv7();
   const { token, hash } = await newRefreshToken(publicId);
   const now = new Date();
@@ -73,6 +99,7 @@ async function sessionInsert(deps: AuthDeps, userId: number | ReturnType<typeof 
     lastUsedAt: now,
     userAgent: meta.userAgent?.slice(0, 256) ?? null,
     ipPrefix: ipPrefix(meta.ip),
+    deviceId,
   });
   return { publicId, token, stmt };
 }
@@ -88,7 +115,8 @@ export async function register(
   if (existing) throw new AppError(409, 'EMAIL_TAKEN');
   const passwordHash = await hashPassword(input.password);
   const userPublicId = uuidv7();
-  const session = await sessionInsert(deps, sql`(SELECT id FROM users WHERE public_id = ${userPublicId})`, meta);
+  const device = await deviceTokenFor(deps, { id: userPublicId, email: input.email });
+  const session = await sessionInsert(deps, sql`(SELECT id FROM users WHERE public_id = ${userPublicId})`, meta, device.deviceId);
   const user = await createUserWithProfile(deps.db, {
     publicId: userPublicId,
     email: input.email,
@@ -97,13 +125,24 @@ export async function register(
     roleName: BUILT_IN_ROLES.user,
     extra: [session.stmt],
   });
-  return issueTokens(deps, user, session.publicId, session.token);
+  return { ...(await issueTokens(deps, user, session.publicId, session.token)), deviceToken: device.token };
 }
 
-export type LoginFailure = 'unknown_email' | 'wrong_password' | 'locked' | 'mfa_required' | 'mfa_invalid';
+export type LoginFailure = 'unknown_email' | 'wrong_password' | 'locked' | 'mfa_required' | 'mfa_invalid' | 'device_mismatch';
 export type LoginResult = { ok: true; pair: TokenPair; userId: string } | { ok: false; userId: string | null; reason: LoginFailure };
 
-export async function login(deps: AuthDeps, input: { email: string; password: string; mfaCode?: string }, meta: ClientMeta): Promise<LoginResult> {
+/**
+ * Password sign-in. `device` is a verified device token for this email (see
+ * middleware/device.ts): its attempts were counted on the device's own budget by the limiter,
+ * and the account's growing lock (caused by untrusted attempts, possibly an attacker's) does not
+ * apply to it, nor do its failures feed that lock.
+ */
+export async function login(
+  deps: AuthDeps,
+  input: { email: string; password: string; mfaCode?: string },
+  meta: ClientMeta,
+  device: DeviceClaims | null = null,
+): Promise<LoginResult> {
   const row = await deps.db.auth
     .select({
       ...userColumns,
@@ -120,8 +159,14 @@ export async function login(deps: AuthDeps, input: { email: string; password: st
     await burnPasswordWork(input.password);
     return { ok: false, userId: null, reason: 'unknown_email' };
   }
+  if (device && device.userId !== row.publicId) {
+    // The address now belongs to another account than the one the device signed in to: the
+    // attempt was counted on a device budget it has no right to, so it is refused unchecked.
+    await burnPasswordWork(input.password);
+    return { ok: false, userId: row.publicId, reason: 'device_mismatch' };
+  }
   const now = Date.now();
-  const locked = row.loginLockedUntil !== null && row.loginLockedUntil.getTime() > now;
+  const locked = !device && row.loginLockedUntil !== null && row.loginLockedUntil.getTime() > now;
   const passwordOk = await verifyPassword(input.password, row.passwordHash);
   let secondFactor: 'ok' | 'missing' | 'invalid' = 'ok';
   if (passwordOk && !locked && (await isMfaEnabled(deps.db, row.id))) {
@@ -134,7 +179,7 @@ export async function login(deps: AuthDeps, input: { email: string; password: st
   if (secondFactor === 'missing') return { ok: false, userId: row.publicId, reason: 'mfa_required' };
   const valid = passwordOk && secondFactor === 'ok';
   if (!valid || locked) {
-    if (!valid) {
+    if (!valid && !device) {
       const failures = row.failedLoginCount + 1;
       const lockMs = lockDurationMs(failures);
       await deps.db.auth
@@ -147,7 +192,8 @@ export async function login(deps: AuthDeps, input: { email: string; password: st
     }
     return { ok: false, userId: row.publicId, reason: locked ? 'locked' : secondFactor === 'invalid' ? 'mfa_invalid' : 'wrong_password' };
   }
-  const session = await sessionInsert(deps, row.id, meta);
+  const issued = await deviceTokenFor(deps, { id: row.publicId, email: input.email }, device?.deviceId);
+  const session = await sessionInsert(deps, row.id, meta, issued.deviceId);
   const updates: Partial<typeof users.$inferInsert> = {};
   if (row.failedLoginCount > 0 || row.loginLockedUntil !== null) Object.assign(updates, { failedLoginCount: 0, loginLockedUntil: null });
   // Parameters changed since this hash was made: upgrade it now that we hold the password.
@@ -157,22 +203,27 @@ export async function login(deps: AuthDeps, input: { email: string; password: st
   else await session.stmt;
   // The view comes from the row read above (roles included) plus the profile: no second AUTH_DB read.
   const user = toUserView(row, (await loadProfiles(deps.db, [row.publicId])).get(row.publicId) ?? null);
-  return { ok: true, pair: await issueTokens(deps, user, session.publicId, session.token), userId: row.publicId };
+  const pair = await issueTokens(deps, user, session.publicId, session.token);
+  return { ok: true, pair: { ...pair, deviceToken: issued.token }, userId: row.publicId };
 }
 
-export type RefreshResult = { ok: true; pair: TokenPair } | { ok: false; reuse: boolean; userId: string | null; sessionId: string | null };
+export type RefreshResult =
+  | { ok: true; pair: TokenPair; retry: boolean; sessionId: string; userId: string }
+  | { ok: false; reuse: boolean; userId: string | null; sessionId: string | null };
 
 /**
  * Rotates a refresh token. The swap is one conditional UPDATE (exactly one winner under
  * concurrency), batched with the record of the spent hash. A spent token presented again
- * revokes its whole family.
+ * revokes its whole family, except a retry: within `refreshReuseIntervalMs` of the rotation,
+ * with a valid device token of the device that holds the session, while the child is still the
+ * session's current token, the same pair is answered again (see `retryPair`).
  */
-export async function refresh(deps: AuthDeps, refreshToken: string): Promise<RefreshResult> {
+export async function refresh(deps: AuthDeps, refreshToken: string, device: DeviceClaims | null = null): Promise<RefreshResult> {
   const m = REFRESH_TOKEN.exec(refreshToken);
   if (!m) return { ok: false, reuse: false, userId: null, sessionId: null };
   const sessionPublicId = m[1]!;
   const oldHash = await sha256Hex(refreshToken);
-  const next = await newRefreshToken(sessionPublicId);
+  const next = await childRefreshToken(deps, sessionPublicId, oldHash);
   const now = new Date();
   const idleCutoff = new Date(now.getTime() - deps.config.sessionIdleTtlMs);
   const db = deps.db.auth;
@@ -191,33 +242,43 @@ export async function refresh(deps: AuthDeps, refreshToken: string): Promise<Ref
         ),
       )
       .returning({ id: sessions.id, userId: sessions.userId }),
-    db.insert(spentRefreshTokens).select(
-      db
-        .select({
-          id: sql<number>`NULL`.as('id'),
-          publicId: sql<string>`${uuidv7()}`.as('public_id'),
-          createdAt: sql<Date>`${now.getTime()}`.as('created_at'),
-          updatedAt: sql<Date>`${now.getTime()}`.as('updated_at'),
-          sessionId: sessions.id,
-          tokenHash: sql<string>`${oldHash}`.as('token_hash'),
-        })
-        .from(sessions)
-        .where(and(eq(sessions.publicId, sessionPublicId), eq(sessions.refreshHash, next.hash))),
-    ),
+    // The child is derived, so a losing concurrent request finds the winner's child in place
+    // and would record the same spent hash again: the conflict is that, and changes nothing.
+    db
+      .insert(spentRefreshTokens)
+      .select(
+        db
+          .select({
+            id: sql<number>`NULL`.as('id'),
+            publicId: sql<string>`${uuidv7()}`.as('public_id'),
+            createdAt: sql<Date>`${now.getTime()}`.as('created_at'),
+            updatedAt: sql<Date>`${now.getTime()}`.as('updated_at'),
+            sessionId: sessions.id,
+            tokenHash: sql<string>`${oldHash}`.as('token_hash'),
+          })
+          .from(sessions)
+          .where(and(eq(sessions.publicId, sessionPublicId), eq(sessions.refreshHash, next.hash))),
+      )
+      .onConflictDoNothing(),
   ]);
   const won = rotated[0];
   if (won) {
     const owner = await db.select({ publicId: users.publicId }).from(users).where(eq(users.id, won.userId)).get();
     const user = owner ? await loadUserView(deps.db, owner.publicId) : null;
     if (!user) return { ok: false, reuse: false, userId: null, sessionId: sessionPublicId };
-    return { ok: true, pair: await issueTokens(deps, user, sessionPublicId, next.token) };
+    const pair = await issueTokens(deps, user, sessionPublicId, next.token, await fixedAccessClaims(now.getTime(), next.hash));
+    return { ok: true, pair, retry: false, sessionId: sessionPublicId, userId: user.id };
   }
   const spent = await db
-    .select({ sessionId: spentRefreshTokens.sessionId })
+    .select({ sessionId: spentRefreshTokens.sessionId, spentAt: spentRefreshTokens.createdAt })
     .from(spentRefreshTokens)
     .where(eq(spentRefreshTokens.tokenHash, oldHash))
     .get();
   if (!spent) return { ok: false, reuse: false, userId: null, sessionId: sessionPublicId };
+  if (device && now.getTime() - spent.spentAt.getTime() <= deps.config.refreshReuseIntervalMs) {
+    const pair = await retryPair(deps, { sessionInternalId: spent.sessionId, sessionPublicId, spentAt: spent.spentAt, child: next, device, now });
+    if (pair) return { ok: true, pair, retry: true, sessionId: sessionPublicId, userId: pair.user.id };
+  }
   const revoked = await db
     .update(sessions)
     .set({ revokedAt: now, revokedReason: 'refresh_reuse' })
@@ -225,6 +286,47 @@ export async function refresh(deps: AuthDeps, refreshToken: string): Promise<Ref
     .returning({ userId: sessions.userId });
   const owner = revoked[0] ? await db.select({ publicId: users.publicId }).from(users).where(eq(users.id, revoked[0].userId)).get() : undefined;
   return { ok: false, reuse: true, userId: owner?.publicId ?? null, sessionId: sessionPublicId };
+}
+
+/**
+ * The access token of a rotation is a function of the rotation (issued-at = the rotation time,
+ * jti from the child's hash) and Ed25519 signatures are deterministic: a retry gets the
+ * byte-identical token, not merely an equivalent one.
+ */
+async function fixedAccessClaims(rotatedAtMs: number, childHash: string) {
+  return { issuedAt: Math.floor(rotatedAtMs / 1000), jti: (await sha256Hex(`jti:${childHash}`)).slice(0, 32) };
+}
+
+/**
+ * The answer to a retried refresh, or null when it is reuse after all: the session must be live,
+ * held by the device whose token came with the request (same user, same device id), and its
+ * current token must still be the child of the presented one (a child already rotated further
+ * means the retry is not a lost response but a replay).
+ */
+async function retryPair(
+  deps: AuthDeps,
+  r: { sessionInternalId: number; sessionPublicId: string; spentAt: Date; child: { token: string; hash: string }; device: DeviceClaims; now: Date },
+): Promise<TokenPair | null> {
+  const row = await deps.db.auth
+    .select({ userPublicId: users.publicId })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(
+      and(
+        eq(sessions.id, r.sessionInternalId),
+        eq(sessions.refreshHash, r.child.hash),
+        eq(sessions.deviceId, r.device.deviceId),
+        eq(users.publicId, r.device.userId),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, r.now),
+        isNull(users.deletedAt),
+      ),
+    )
+    .get();
+  if (!row) return null;
+  const user = await loadUserView(deps.db, row.userPublicId);
+  if (!user) return null;
+  return issueTokens(deps, user, r.sessionPublicId, r.child.token, await fixedAccessClaims(r.spentAt.getTime(), r.child.hash));
 }
 
 export async function revokeSession(db: Databases, sessionInternalId: number, reason: string): Promise<void> {
@@ -239,6 +341,16 @@ export async function revokeAllSessions(db: Databases, userInternalId: number, r
     .update(sessions)
     .set({ revokedAt: new Date(), revokedReason: reason })
     .where(and(eq(sessions.userId, userInternalId), isNull(sessions.revokedAt)));
+}
+
+/** Ends every session of the user but `keepSessionInternalId`; returns how many ended. */
+export async function endOtherSessions(db: Databases, userInternalId: number, keepSessionInternalId: number, reason: string): Promise<number> {
+  const ended = await db.auth
+    .update(sessions)
+    .set({ revokedAt: new Date(), revokedReason: reason })
+    .where(and(eq(sessions.userId, userInternalId), isNull(sessions.revokedAt), sql`${sessions.id} <> ${keepSessionInternalId}`))
+    .returning({ id: sessions.id });
+  return ended.length;
 }
 
 export async function changePassword(

@@ -10,6 +10,7 @@ import { guard } from '../../middleware/guard';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { Email, NewPassword } from './auth.schemas';
 import * as service from './recovery.service';
+import { closeLiveSockets, sendSecurityNotice } from './security-events';
 
 const Token = z.string(stringField('Token')).check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'Invalid or expired token'));
 const ForgotBody = z.strictObject({ email: Email });
@@ -44,8 +45,9 @@ const verifyRequestRoute = defineRoute({
   summary: 'Send (again) the email-verification message to the caller',
   tags: ['auth'],
   access: AUTHENTICATED,
-  rateLimit: 'auth',
-  responses: { 202: { description: 'Sent unless already verified', schema: Accepted } },
+  // 3 per hour per account (and the auth tier per IP): a resend button cannot mail-bomb.
+  rateLimit: 'resend',
+  responses: { 202: { description: 'Sent unless already verified', schema: Accepted }, 429: { description: 'RATE_LIMITED', schema: ErrorResponse } },
 });
 const verifyRoute = defineRoute({
   method: 'post',
@@ -96,8 +98,13 @@ export const recoveryRoutes = factory
   .post(resetRoute.path, guard(resetRoute), validate('json', ResetBody), async (c) => {
     const { token, newPassword } = c.req.valid('json');
     try {
-      const userId = await service.resetPassword(recoveryDeps(c), token, newPassword);
-      audit(c, { action: 'auth.password_reset', outcome: 'success', targetId: userId });
+      const { userId, email } = await service.resetPassword(recoveryDeps(c), token, newPassword);
+      audit(c, { action: 'auth.password_reset', outcome: 'success', targetId: userId, details: { revoked: 'sessions, refresh tokens, api keys' } });
+      await afterResponse(
+        c,
+        'password reset notice',
+        Promise.all([sendSecurityNotice(recoveryDeps(c), { userId, email, event: 'password_reset', userAgent: c.req.header('User-Agent') }), closeLiveSockets(c.env, userId)]),
+      );
     } catch (err) {
       audit(c, { action: 'auth.password_reset', outcome: 'failure' });
       throw err;
@@ -120,7 +127,15 @@ export const recoveryRoutes = factory
     return c.json({ message: 'A confirmation link is on its way to the new address.' }, 202);
   })
   .post(emailChangeConfirmRoute.path, guard(emailChangeConfirmRoute), validate('json', VerifyBody), async (c) => {
-    const { userId, newEmail } = await service.confirmEmailChange(recoveryDeps(c), c.req.valid('json').token);
+    const { userId, newEmail, oldEmail, keptSessionId } = await service.confirmEmailChange(recoveryDeps(c), c.req.valid('json').token);
     audit(c, { action: 'auth.email_change', outcome: 'success', targetId: userId, details: { newEmail: maskEmail(newEmail) } });
+    await afterResponse(
+      c,
+      'email change notice',
+      Promise.all([
+        sendSecurityNotice(recoveryDeps(c), { userId, email: oldEmail, event: 'email_changed', userAgent: c.req.header('User-Agent') }),
+        closeLiveSockets(c.env, userId, keptSessionId ? { except: keptSessionId } : {}),
+      ]),
+    );
     return c.body(null, 204);
   });

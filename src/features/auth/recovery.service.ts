@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Databases } from '../../db/client';
 import { isUniqueViolation } from '../../db/errors';
-import { oneTimeTokens, sessions, users } from '../../db/schema/auth';
+import { apiKeys, oneTimeTokens, sessions, users } from '../../db/schema/auth';
 import { randomToken, sha256Hex } from '../../lib/crypto';
 import { AppError } from '../../lib/errors';
 import { hashPassword, passwordPolicyError } from '../../security/password';
@@ -22,7 +22,7 @@ type Purpose = 'verify_email' | 'reset_password' | 'change_email';
 const invalidToken = () => new AppError(400, 'VALIDATION_ERROR', { message: 'Invalid or expired token', details: [{ field: 'token', message: 'Invalid or expired token' }] });
 
 /** Issues a single-use token (only its hash is stored); older unused tokens of the same purpose die. */
-async function issueToken(db: Databases, userId: number, purpose: Purpose, ttlMs: number, newEmail: string | null = null): Promise<string> {
+async function issueToken(db: Databases, userId: number, purpose: Purpose, ttlMs: number, newEmail: string | null = null, sessionId: number | null = null): Promise<string> {
   const token = randomToken(32);
   const now = new Date();
   await db.auth.batch([
@@ -30,7 +30,7 @@ async function issueToken(db: Databases, userId: number, purpose: Purpose, ttlMs
       .update(oneTimeTokens)
       .set({ usedAt: now })
       .where(and(eq(oneTimeTokens.userId, userId), eq(oneTimeTokens.purpose, purpose), isNull(oneTimeTokens.usedAt))),
-    db.auth.insert(oneTimeTokens).values({ userId, purpose, tokenHash: await sha256Hex(token), expiresAt: new Date(now.getTime() + ttlMs), newEmail }),
+    db.auth.insert(oneTimeTokens).values({ userId, purpose, tokenHash: await sha256Hex(token), expiresAt: new Date(now.getTime() + ttlMs), newEmail, sessionId }),
   ]);
   return token;
 }
@@ -66,7 +66,7 @@ export async function requestPasswordReset(deps: RecoveryDeps, email: string): P
  * token is spent by a conditional UPDATE, and the later statements only touch the user whose
  * token was spent in this very batch (so a token can never be used twice, even concurrently).
  */
-export async function resetPassword(deps: RecoveryDeps, token: string, newPassword: string): Promise<string> {
+export async function resetPassword(deps: RecoveryDeps, token: string, newPassword: string): Promise<{ userId: string; email: string }> {
   const hash = await sha256Hex(token);
   const now = new Date();
   const row = await deps.db.auth
@@ -94,9 +94,19 @@ export async function resetPassword(deps: RecoveryDeps, token: string, newPasswo
       .update(sessions)
       .set({ revokedAt: now, revokedReason: 'password_reset' })
       .where(and(isNull(sessions.revokedAt), sql`${sessions.userId} = ${spentNow}`)),
+    // Recovery evicts everyone: an intruder's API keys die with the sessions.
+    deps.db.auth
+      .update(apiKeys)
+      .set({ revokedAt: now, updatedAt: now })
+      .where(and(isNull(apiKeys.revokedAt), sql`${apiKeys.userId} = ${spentNow}`)),
+    // Any other pending link (an email change the intruder asked for, say) dies too.
+    deps.db.auth
+      .update(oneTimeTokens)
+      .set({ usedAt: now })
+      .where(and(isNull(oneTimeTokens.usedAt), sql`${oneTimeTokens.userId} = ${spentNow}`)),
   ]);
   if (spent.length === 0) throw invalidToken();
-  return row.publicId;
+  return { userId: row.publicId, email: row.email };
 }
 
 /** Sends a verification link unless the address is verified already (also called after registration). */
@@ -143,12 +153,16 @@ export const EMAIL_CHANGE_TTL_MS = 60 * 60_000;
  * Email change, step 1: the caller proves the password; a single-use token goes to the NEW
  * address (proof of access to it). The account keeps its current email until confirmation.
  */
-export async function requestEmailChange(deps: RecoveryDeps, user: { userInternalId: number; userId: string; email: string }, input: { newEmail: string; password: string }): Promise<void> {
+export async function requestEmailChange(
+  deps: RecoveryDeps,
+  user: { userInternalId: number; userId: string; email: string; sessionInternalId: number },
+  input: { newEmail: string; password: string },
+): Promise<void> {
   await requireCurrentPassword(deps.db, user.userInternalId, input.password);
   if (input.newEmail === user.email) throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'newEmail', message: 'This is already your email' }] });
   const taken = await deps.db.auth.select({ id: users.id }).from(users).where(eq(users.email, input.newEmail)).get();
   if (taken) throw new AppError(409, 'EMAIL_TAKEN');
-  const token = await issueToken(deps.db, user.userInternalId, 'change_email', EMAIL_CHANGE_TTL_MS, input.newEmail);
+  const token = await issueToken(deps.db, user.userInternalId, 'change_email', EMAIL_CHANGE_TTL_MS, input.newEmail, user.sessionInternalId);
   const link = `${deps.appUrl}/confirm-email-change?token=${encodeURIComponent(token)}`;
   await notify(deps, {
     userId: user.userId,
@@ -160,27 +174,43 @@ export async function requestEmailChange(deps: RecoveryDeps, user: { userInterna
   });
 }
 
-/** Email change, step 2: spends the token and switches the address (verified by this very proof). */
-export async function confirmEmailChange(deps: RecoveryDeps, token: string): Promise<{ userId: string; newEmail: string }> {
+/**
+ * Email change, step 2: spends the token and switches the address (verified by this very
+ * proof); in the same batch every session but the one that asked ends. Returns the old address
+ * for the notice.
+ */
+export async function confirmEmailChange(deps: RecoveryDeps, token: string): Promise<{ userId: string; newEmail: string; oldEmail: string; keptSessionId: string | null }> {
   const hash = await sha256Hex(token);
   const now = new Date();
-  const spent = await deps.db.auth
-    .update(oneTimeTokens)
-    .set({ usedAt: now })
-    .where(and(eq(oneTimeTokens.tokenHash, hash), eq(oneTimeTokens.purpose, 'change_email'), isNull(oneTimeTokens.usedAt), gt(oneTimeTokens.expiresAt, now)))
-    .returning({ userId: oneTimeTokens.userId, newEmail: oneTimeTokens.newEmail });
-  const claim = spent[0];
+  const claim = await deps.db.auth
+    .select({ userId: oneTimeTokens.userId, newEmail: oneTimeTokens.newEmail, sessionId: oneTimeTokens.sessionId, oldEmail: users.email, publicId: users.publicId })
+    .from(oneTimeTokens)
+    .innerJoin(users, eq(users.id, oneTimeTokens.userId))
+    .where(and(eq(oneTimeTokens.tokenHash, hash), eq(oneTimeTokens.purpose, 'change_email'), isNull(oneTimeTokens.usedAt), gt(oneTimeTokens.expiresAt, now), isNull(users.deletedAt)))
+    .get();
   if (!claim?.newEmail) throw invalidToken();
+  const spentNow = sql`(SELECT user_id FROM ${oneTimeTokens} WHERE token_hash = ${hash} AND used_at = ${now.getTime()})`;
   try {
-    const [user] = await deps.db.auth
-      .update(users)
-      .set({ email: claim.newEmail, emailVerifiedAt: now })
-      .where(and(eq(users.id, claim.userId), isNull(users.deletedAt)))
-      .returning({ publicId: users.publicId });
-    if (!user) throw invalidToken();
-    return { userId: user.publicId, newEmail: claim.newEmail };
+    const [spent, , , kept] = await deps.db.auth.batch([
+      deps.db.auth
+        .update(oneTimeTokens)
+        .set({ usedAt: now })
+        .where(and(eq(oneTimeTokens.tokenHash, hash), isNull(oneTimeTokens.usedAt), gt(oneTimeTokens.expiresAt, now)))
+        .returning({ id: oneTimeTokens.id }),
+      deps.db.auth
+        .update(users)
+        .set({ email: claim.newEmail, emailVerifiedAt: now, updatedAt: now })
+        .where(and(sql`${users.id} = ${spentNow}`, isNull(users.deletedAt))),
+      deps.db.auth
+        .update(sessions)
+        .set({ revokedAt: now, revokedReason: 'email_change' })
+        .where(and(isNull(sessions.revokedAt), sql`${sessions.userId} = ${spentNow}`, sql`${sessions.id} IS NOT ${claim.sessionId}`)),
+      deps.db.auth.select({ publicId: sessions.publicId }).from(sessions).where(claim.sessionId === null ? sql`0` : and(eq(sessions.id, claim.sessionId), isNull(sessions.revokedAt))),
+    ]);
+    if (spent.length === 0) throw invalidToken();
+    return { userId: claim.publicId, newEmail: claim.newEmail, oldEmail: claim.oldEmail, keptSessionId: kept[0]?.publicId ?? null };
   } catch (err) {
-    // Someone registered the address in the meantime: the unique index refuses the switch.
+    // Someone registered the address in the meantime: the unique index refuses the switch (and the batch with it).
     if (isUniqueViolation(err)) throw new AppError(409, 'EMAIL_TAKEN');
     throw err;
   }

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { afterResponse } from '../../lib/after-response';
 import { audit } from '../../lib/audit';
 import { getConfig } from '../../lib/config';
 import { factory, type AppEnv } from '../../lib/factory';
@@ -7,6 +8,8 @@ import { validate } from '../../lib/validation';
 import { guard } from '../../middleware/guard';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { DisableBody, EnableBody, MfaStatus, RecoveryCodes, SetupBody, SetupResponse } from './mfa.schemas';
+import { endOtherSessions } from '../auth/auth.service';
+import { closeLiveSockets, sendSecurityNotice } from '../auth/security-events';
 import * as service from './mfa.service';
 
 const statusRoute = defineRoute({
@@ -60,19 +63,40 @@ const recoveryRoute = defineRoute({
 
 const deps = (c: Context<AppEnv>): service.MfaDeps => ({ db: c.var.db, encryptionKey: c.env.MFA_ENCRYPTION_KEY, issuer: `app-ubr${getConfig(c.env).env === 'production' ? '' : ` (${getConfig(c.env).env})`}` });
 
+/**
+ * Turning two-factor on or off ends every other session (a device signed in before the change
+ * must prove the new state), tells the owner, and closes the other sessions' live sockets.
+ */
+async function evictOtherDevices(c: Context<AppEnv>, event: 'mfa_enabled' | 'mfa_disabled') {
+  const auth = c.var.auth!;
+  const ended = await endOtherSessions(c.var.db, auth.userInternalId, auth.sessionInternalId, event);
+  audit(c, { action: 'security.sessions_ended', outcome: 'success', targetId: auth.userId, details: { reason: event, sessions: ended } });
+  await afterResponse(
+    c,
+    'two-factor change notice',
+    Promise.all([
+      sendSecurityNotice({ db: c.var.db, env: c.env }, { userId: auth.userId, email: auth.email, event, userAgent: c.req.header('User-Agent') }),
+      closeLiveSockets(c.env, auth.userId, { except: auth.sessionId }),
+    ]),
+  );
+}
+
 export const mfaRoutes = factory
   .createApp()
   .get(statusRoute.path, guard(statusRoute), async (c) => c.json(await service.mfaStatus(c.var.db, c.var.auth!.userInternalId)))
   .post(setupRoute.path, guard(setupRoute), validate('json', SetupBody), async (c) => c.json(await service.setupTotp(deps(c), c.var.auth!, c.req.valid('json').password)))
   .post(enableRoute.path, guard(enableRoute), validate('json', EnableBody), async (c) => {
-    const recoveryCodes = await service.enableTotp(deps(c), c.var.auth!, c.req.valid('json').code);
-    audit(c, { action: 'mfa.enable', outcome: 'success', targetId: c.var.auth!.userId });
+    const auth = c.var.auth!;
+    const recoveryCodes = await service.enableTotp(deps(c), auth, c.req.valid('json').code);
+    audit(c, { action: 'mfa.enable', outcome: 'success', targetId: auth.userId });
+    await evictOtherDevices(c, 'mfa_enabled');
     return c.json({ recoveryCodes });
   })
   .post(disableRoute.path, guard(disableRoute), validate('json', DisableBody), async (c) => {
     const { password, code } = c.req.valid('json');
     await service.disableTotp(deps(c), c.var.auth!, password, code);
     audit(c, { action: 'mfa.disable', outcome: 'success', targetId: c.var.auth!.userId });
+    await evictOtherDevices(c, 'mfa_disabled');
     return c.body(null, 204);
   })
   .post(recoveryRoute.path, guard(recoveryRoute), validate('json', DisableBody), async (c) => {

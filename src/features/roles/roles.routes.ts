@@ -5,10 +5,12 @@ import { validate } from '../../lib/validation';
 import { guard } from '../../middleware/guard';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { RoleCreateBody, RoleIdParams, RoleList, RoleResponse, RoleUpdateBody } from './roles.schemas';
+import { ceilingOf } from './ceilings';
 import * as service from './roles.service';
 
 const notFound = { description: 'No such role', schema: ErrorResponse };
 const conflict = { description: 'A role with this name already exists', schema: ErrorResponse };
+const ceiling = { description: 'PERMISSION_CEILING: a permission the caller lacks, a role the caller holds, or the admin role', schema: ErrorResponse };
 
 const listRoute = defineRoute({
   method: 'get',
@@ -25,7 +27,7 @@ const createRoute = defineRoute({
   tags: ['roles'],
   access: permission('roles:write'),
   request: { body: RoleCreateBody },
-  responses: { 201: { description: 'The new role', schema: RoleResponse }, 409: conflict },
+  responses: { 201: { description: 'The new role', schema: RoleResponse }, 403: ceiling, 409: conflict },
 });
 const getRoute = defineRoute({
   method: 'get',
@@ -43,7 +45,7 @@ const putRoute = defineRoute({
   tags: ['roles'],
   access: permission('roles:write'),
   request: { params: RoleIdParams, body: RoleUpdateBody },
-  responses: { 200: { description: 'The updated role', schema: RoleResponse }, 404: notFound, 409: conflict, 422: { description: 'Built-in rule', schema: ErrorResponse } },
+  responses: { 200: { description: 'The updated role', schema: RoleResponse }, 403: ceiling, 404: notFound, 409: conflict, 422: { description: 'Built-in rule', schema: ErrorResponse } },
 });
 const deleteRoute = defineRoute({
   method: 'delete',
@@ -52,26 +54,26 @@ const deleteRoute = defineRoute({
   tags: ['roles'],
   access: permission('roles:write'),
   request: { params: RoleIdParams },
-  responses: { 204: NoContent, 404: notFound, 422: { description: 'Built-in roles cannot be deleted', schema: ErrorResponse } },
+  responses: { 204: NoContent, 403: ceiling, 404: notFound, 422: { description: 'Built-in roles cannot be deleted', schema: ErrorResponse } },
 });
 
 export const rolesRoutes = factory
   .createApp()
   .get(listRoute.path, guard(listRoute), async (c) => c.json({ data: await service.listRoles(c.var.db) }))
   .post(createRoute.path, guard(createRoute), validate('json', RoleCreateBody), async (c) => {
-    const role = await service.createRole(c.var.db, c.req.valid('json'));
+    const role = await service.createRole(c.var.db, ceilingOf(c.var.auth!), c.req.valid('json'));
     audit(c, { action: 'role.create', outcome: 'success', targetId: role.id, details: { name: role.name, permissions: role.permissions } });
     return c.json(role, 201);
   })
   .get(getRoute.path, guard(getRoute), validate('param', RoleIdParams), async (c) => c.json(await service.getRole(c.var.db, c.req.valid('param').id)))
   .put(putRoute.path, guard(putRoute), validate('param', RoleIdParams), validate('json', RoleUpdateBody), async (c) => {
-    const role = await service.updateRole(c.var.db, c.req.valid('param').id, c.req.valid('json'));
+    const role = await service.updateRole(c.var.db, ceilingOf(c.var.auth!), c.req.valid('param').id, c.req.valid('json'));
     audit(c, { action: 'role.update', outcome: 'success', targetId: role.id, details: { name: role.name, permissions: role.permissions } });
     return c.json(role);
   })
   .delete(deleteRoute.path, guard(deleteRoute), validate('param', RoleIdParams), async (c) => {
     const { id } = c.req.valid('param');
-    const name = await service.deleteRole(c.var.db, id);
+    const name = await service.deleteRole(c.var.db, ceilingOf(c.var.auth!), id);
     audit(c, { action: 'role.delete', outcome: 'success', targetId: id, details: { name } });
     return c.body(null, 204);
   });

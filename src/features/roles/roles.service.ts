@@ -1,9 +1,10 @@
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Databases } from '../../db/client';
 import { isUniqueViolation } from '../../db/errors';
 import { roles } from '../../db/schema/auth';
 import { AppError } from '../../lib/errors';
 import { BUILT_IN_ROLES, PERMISSIONS } from '../../lib/permissions';
+import { beyondCeiling, ceilingError, editableRole, roleWithin, type Ceiling } from './ceilings';
 
 type RoleRow = typeof roles.$inferSelect;
 
@@ -33,7 +34,9 @@ export async function getRole(db: Databases, publicId: string) {
   return toRoleView(await find(db, publicId));
 }
 
-export async function createRole(db: Databases, input: { name: string; description?: string; permissions: string[] }) {
+export async function createRole(db: Databases, ceiling: Ceiling, input: { name: string; description?: string; permissions: string[] }) {
+  const beyond = beyondCeiling(ceiling, input.permissions);
+  if (beyond.length > 0) throw ceilingError(`You do not hold: ${beyond.join(', ')}`);
   try {
     const [row] = await db.auth
       .insert(roles)
@@ -48,32 +51,44 @@ export async function createRole(db: Databases, input: { name: string; descripti
 
 /**
  * Built-in roles keep their names; the admin role keeps every permission (an admin locked out of
- * role management could never repair it through the API).
+ * role management could never repair it through the API). Ceilings: the new permissions and the
+ * role's current ones within the caller's, not a role the caller holds, admin only by admins —
+ * the last three checked in the UPDATE itself.
  */
-export async function updateRole(db: Databases, publicId: string, input: { name: string; description: string; permissions: string[] }) {
+export async function updateRole(db: Databases, ceiling: Ceiling, publicId: string, input: { name: string; description: string; permissions: string[] }) {
   const current = await find(db, publicId);
   const permissions = [...new Set(input.permissions)];
   if (current.builtIn && input.name !== current.name) throw new AppError(422, 'BUSINESS_RULE', { message: 'Built-in roles cannot be renamed' });
   if (current.name === BUILT_IN_ROLES.admin && PERMISSIONS.some((p) => !permissions.includes(p))) {
     throw new AppError(422, 'BUSINESS_RULE', { message: 'The admin role keeps every permission' });
   }
+  const beyond = beyondCeiling(ceiling, permissions);
+  if (beyond.length > 0) throw ceilingError(`You do not hold: ${beyond.join(', ')}`);
   try {
     const [row] = await db.auth
       .update(roles)
       .set({ name: input.name, description: input.description, permissions, updatedAt: new Date() })
-      .where(eq(roles.id, current.id))
+      .where(and(eq(roles.id, current.id), roleWithin(ceiling), editableRole(ceiling, sql`${roles.id}`, sql`${roles.name}`)))
       .returning();
-    return toRoleView(row!);
+    if (!row) throw ceilingError('You cannot change a role you hold, the admin role, or a role with permissions you lack');
+    return toRoleView(row);
   } catch (err) {
     if (isUniqueViolation(err)) throw new AppError(409, 'CONFLICT', { message: 'A role with this name already exists' });
     throw err;
   }
 }
 
-export async function deleteRole(db: Databases, publicId: string): Promise<string> {
+export async function deleteRole(db: Databases, ceiling: Ceiling, publicId: string): Promise<string> {
   const current = await find(db, publicId);
   if (current.builtIn) throw new AppError(422, 'BUSINESS_RULE', { message: 'Built-in roles cannot be deleted' });
   // user_roles rows go with it (ON DELETE CASCADE within AUTH_DB): holders lose it on their next request.
-  await db.auth.delete(roles).where(eq(roles.id, current.id));
+  const removed = await db.auth
+    .delete(roles)
+    .where(and(eq(roles.id, current.id), roleWithin(ceiling), editableRole(ceiling, sql`${roles.id}`, sql`${roles.name}`)))
+    .returning({ id: roles.id });
+  if (removed.length === 0) {
+    if (!(await db.auth.select({ id: roles.id }).from(roles).where(eq(roles.id, current.id)).get())) throw new AppError(404, 'NOT_FOUND');
+    throw ceilingError('You cannot delete a role you hold or a role with permissions you lack');
+  }
   return current.name;
 }

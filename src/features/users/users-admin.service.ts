@@ -3,10 +3,11 @@ import { uuidv7 } from 'uuidv7';
 import type { Databases } from '../../db/client';
 import { isUniqueViolation } from '../../db/errors';
 import { profiles } from '../../db/schema/app';
-import { roles, sessions, userRoles, users } from '../../db/schema/auth';
+import { oneTimeTokens, roles, sessions, userRoles, users } from '../../db/schema/auth';
 import { AppError } from '../../lib/errors';
 import { BUILT_IN_ROLES } from '../../lib/permissions';
 import { encodeCursor, type CursorData, type Page } from '../../lib/pagination';
+import { assignableRole, ceilingError, userWithin, type Ceiling } from '../roles/ceilings';
 import { loadProfiles, loadUserView, toUserView, userColumns, type UserView } from './users.service';
 
 export interface UserListFilters {
@@ -52,25 +53,73 @@ export interface UserChanges {
   emailVerified?: boolean;
 }
 
+export interface UpdateOutcome {
+  user: UserView;
+  /** Set when the email changed: the previous address (it gets a notice) and the sessions ended. */
+  emailChange?: { oldEmail: string; sessionsEnded: number };
+}
+
+/** 404 for no such (live) user, else 403: the target holds a permission the caller lacks. */
+async function refuseBeyondCeiling(db: Databases, ceiling: Ceiling, publicId: string, includeDeleted = false): Promise<never> {
+  const where = includeDeleted ? eq(users.publicId, publicId) : and(eq(users.publicId, publicId), isNull(users.deletedAt));
+  const exists = await db.auth.select({ id: users.id }).from(users).where(where).get();
+  if (!exists) throw new AppError(404, 'NOT_FOUND');
+  throw ceilingError('This user holds permissions you do not: only a caller holding all of them can change this account');
+}
+
 /**
  * Applies allowed changes. Profile (APP_DB) first, then credentials (AUTH_DB); if the second write
- * fails, the profile is put back, so an update is never half-applied.
+ * fails, the profile is put back, so an update is never half-applied. The target's permissions
+ * must be within the caller's (checked in the AUTH_DB UPDATE itself, so a concurrent grant
+ * cannot slip in between). A changed email is unverified again (unless the same request sets
+ * `emailVerified`), and in the same batch every session of the user ends (but the caller's own
+ * when it edits itself) and its pending one-time tokens die.
  */
-export async function updateUser(db: Databases, publicId: string, changes: UserChanges): Promise<UserView> {
+export async function updateUser(db: Databases, ceiling: Ceiling, publicId: string, changes: UserChanges, caller: { sessionInternalId: number }): Promise<UpdateOutcome> {
   const current = await loadUserView(db, publicId);
   if (!current) throw new AppError(404, 'NOT_FOUND');
+  const within = await db.auth.select({ id: users.id }).from(users).where(and(eq(users.publicId, publicId), userWithin(ceiling, sql`"users"."id"`))).get();
+  if (!within) await refuseBeyondCeiling(db, ceiling, publicId);
   const now = new Date();
   const profileChanged = changes.fullName !== undefined && changes.fullName !== current.fullName;
   if (profileChanged) {
     await db.app.update(profiles).set({ fullName: changes.fullName, updatedAt: now }).where(eq(profiles.userPublicId, publicId));
   }
   const authSet: Partial<typeof users.$inferInsert> = { updatedAt: now };
-  if (changes.email !== undefined && changes.email !== current.email) authSet.email = changes.email;
-  if (changes.emailVerified !== undefined && changes.emailVerified !== current.emailVerified) {
+  const emailChanged = changes.email !== undefined && changes.email !== current.email;
+  if (emailChanged) {
+    authSet.email = changes.email;
+    authSet.emailVerifiedAt = changes.emailVerified === true ? now : null;
+  } else if (changes.emailVerified !== undefined && changes.emailVerified !== current.emailVerified) {
     authSet.emailVerifiedAt = changes.emailVerified ? now : null;
   }
+  let sessionsEnded = 0;
   try {
-    await db.auth.update(users).set(authSet).where(and(eq(users.publicId, publicId), isNull(users.deletedAt)));
+    const updated = db.auth
+      .update(users)
+      .set(authSet)
+      .where(and(eq(users.publicId, publicId), isNull(users.deletedAt), userWithin(ceiling, sql`"users"."id"`)))
+      .returning({ id: users.id });
+    // Only when the UPDATE above went through in this very batch (its updated_at is this instant).
+    const changedNow = sql`(SELECT id FROM ${users} WHERE public_id = ${publicId} AND updated_at = ${now.getTime()})`;
+    if (emailChanged) {
+      const [rows, ended] = await db.auth.batch([
+        updated,
+        db.auth
+          .update(sessions)
+          .set({ revokedAt: now, revokedReason: 'email_changed_by_admin' })
+          .where(and(isNull(sessions.revokedAt), sql`${sessions.userId} = ${changedNow}`, sql`${sessions.id} <> ${caller.sessionInternalId}`))
+          .returning({ id: sessions.id }),
+        db.auth
+          .update(oneTimeTokens)
+          .set({ usedAt: now })
+          .where(and(isNull(oneTimeTokens.usedAt), sql`${oneTimeTokens.userId} = ${changedNow}`)),
+      ]);
+      if (rows.length === 0) throw ceilingError('This user holds permissions you do not: only a caller holding all of them can change this account');
+      sessionsEnded = ended.length;
+    } else if ((await updated).length === 0) {
+      throw ceilingError('This user holds permissions you do not: only a caller holding all of them can change this account');
+    }
   } catch (err) {
     if (profileChanged) {
       await db.app.update(profiles).set({ fullName: current.fullName }).where(eq(profiles.userPublicId, publicId));
@@ -78,9 +127,9 @@ export async function updateUser(db: Databases, publicId: string, changes: UserC
     if (isUniqueViolation(err)) throw new AppError(409, 'EMAIL_TAKEN');
     throw err;
   }
-  const updated = await loadUserView(db, publicId);
-  if (!updated) throw new AppError(404, 'NOT_FOUND');
-  return updated;
+  const user = await loadUserView(db, publicId);
+  if (!user) throw new AppError(404, 'NOT_FOUND');
+  return { user, ...(emailChanged ? { emailChange: { oldEmail: current.email, sessionsEnded } } : {}) };
 }
 
 // True when the user holds the admin role and is the only live admin left.
@@ -94,13 +143,13 @@ const isLastAdmin = (userIdSql: SQL) => sql`(
  * tokens stop working on the next request. The last admin cannot be deleted (checked in the same
  * conditional UPDATE, so two concurrent deletions of the last two admins cannot both succeed).
  */
-export async function softDeleteUser(db: Databases, publicId: string): Promise<void> {
+export async function softDeleteUser(db: Databases, ceiling: Ceiling, publicId: string): Promise<void> {
   const now = new Date();
   const [deleted] = await db.auth.batch([
     db.auth
       .update(users)
       .set({ deletedAt: now, updatedAt: now })
-      .where(and(eq(users.publicId, publicId), isNull(users.deletedAt), sql`NOT ${isLastAdmin(sql`"users"."id"`)}`))
+      .where(and(eq(users.publicId, publicId), isNull(users.deletedAt), sql`NOT ${isLastAdmin(sql`"users"."id"`)}`, userWithin(ceiling, sql`"users"."id"`)))
       .returning({ id: users.id }),
     db.auth
       .update(sessions)
@@ -110,15 +159,25 @@ export async function softDeleteUser(db: Databases, publicId: string): Promise<v
   if (deleted.length === 0) {
     const exists = await db.auth.select({ id: users.id }).from(users).where(and(eq(users.publicId, publicId), isNull(users.deletedAt))).get();
     if (!exists) throw new AppError(404, 'NOT_FOUND');
+    const within = await db.auth.select({ id: users.id }).from(users).where(and(eq(users.id, exists.id), userWithin(ceiling, sql`"users"."id"`))).get();
+    if (!within) await refuseBeyondCeiling(db, ceiling, publicId);
     throw new AppError(422, 'BUSINESS_RULE', { message: 'The last admin cannot be deleted' });
   }
   // The profile follows (hidden either way: reads start from AUTH_DB); cleanup purges both later.
   await db.app.update(profiles).set({ deletedAt: now, updatedAt: now }).where(eq(profiles.userPublicId, publicId));
 }
 
-export async function restoreUser(db: Databases, publicId: string): Promise<UserView> {
+export async function restoreUser(db: Databases, ceiling: Ceiling, publicId: string): Promise<UserView> {
   const now = new Date();
-  await db.auth.update(users).set({ deletedAt: null, updatedAt: now }).where(and(eq(users.publicId, publicId), isNotNull(users.deletedAt)));
+  const restored = await db.auth
+    .update(users)
+    .set({ deletedAt: null, updatedAt: now })
+    .where(and(eq(users.publicId, publicId), isNotNull(users.deletedAt), userWithin(ceiling, sql`"users"."id"`)))
+    .returning({ id: users.id });
+  if (restored.length === 0) {
+    const deletedRow = await db.auth.select({ id: users.id }).from(users).where(and(eq(users.publicId, publicId), isNotNull(users.deletedAt))).get();
+    if (deletedRow) await refuseBeyondCeiling(db, ceiling, publicId, true);
+  }
   const view = await loadUserView(db, publicId);
   if (!view) throw new AppError(404, 'NOT_FOUND');
   await db.app.update(profiles).set({ deletedAt: null, updatedAt: now }).where(eq(profiles.userPublicId, publicId));
@@ -134,23 +193,62 @@ async function resolveIds(db: Databases, userPublicId: string, rolePublicId: str
   return { userId: user.id, roleId: role.id, roleName: role.name };
 }
 
-/** Idempotent grant. Returns the role's name for the audit record. */
-export async function grantRole(db: Databases, userPublicId: string, rolePublicId: string): Promise<string> {
+/** The role may be handed out by the caller, and the target holds nothing beyond the caller (as SQL). */
+const grantAllowed = (ceiling: Ceiling, userId: number, roleId: number) =>
+  sql`EXISTS (SELECT 1 FROM ${roles} WHERE ${roles.id} = ${roleId} AND ${assignableRole(ceiling, sql`${roles.name}`)}) AND ${userWithin(ceiling, sql`${userId}`)}`;
+
+async function refuseGrant(db: Databases, ceiling: Ceiling, userId: number, roleId: number, roleName: string): Promise<never> {
+  const allowed = await db.auth.select({ ok: sql<number>`1` }).from(roles).where(and(eq(roles.id, roleId), grantAllowed(ceiling, userId, roleId))).get();
+  if (allowed) throw new AppError(409, 'CONFLICT', { message: 'The role changed meanwhile; try again' });
+  if (roleName === BUILT_IN_ROLES.admin && !ceiling.isAdmin) throw ceilingError('Only admins grant or revoke the admin role');
+  throw ceilingError('You can only grant or revoke roles within your own permissions, to users within them');
+}
+
+/**
+ * Idempotent grant: one conditional INSERT … SELECT that also checks the ceilings (the role
+ * within the caller's permissions, admin only by admins, the target within the caller's
+ * permissions). Returns the role's name for the audit record.
+ */
+export async function grantRole(db: Databases, ceiling: Ceiling, userPublicId: string, rolePublicId: string): Promise<string> {
   const { userId, roleId, roleName } = await resolveIds(db, userPublicId, rolePublicId);
-  await db.auth.insert(userRoles).values({ publicId: uuidv7(), userId, roleId }).onConflictDoNothing();
+  const now = new Date();
+  const inserted = await db.auth
+    .insert(userRoles)
+    .select(
+      db.auth
+        .select({
+          id: sql<number>`NULL`.as('id'),
+          publicId: sql<string>`${uuidv7()}`.as('public_id'),
+          createdAt: sql<Date>`${now.getTime()}`.as('created_at'),
+          updatedAt: sql<Date>`${now.getTime()}`.as('updated_at'),
+          userId: sql<number>`${userId}`.as('user_id'),
+          roleId: roles.id,
+        })
+        .from(roles)
+        .where(and(eq(roles.id, roleId), grantAllowed(ceiling, userId, roleId))),
+    )
+    .onConflictDoNothing()
+    .returning({ id: userRoles.id });
+  if (inserted.length === 0) {
+    const held = await db.auth.select({ id: userRoles.id }).from(userRoles).where(and(eq(userRoles.userId, userId), eq(userRoles.roleId, roleId))).get();
+    const allowed = await db.auth.select({ ok: sql<number>`1` }).from(roles).where(and(eq(roles.id, roleId), grantAllowed(ceiling, userId, roleId))).get();
+    if (!held || !allowed) await refuseGrant(db, ceiling, userId, roleId, roleName);
+  }
   return roleName;
 }
 
-/** Revoke; the last admin keeps the admin role (conditional DELETE, race-free). */
-export async function revokeRole(db: Databases, userPublicId: string, rolePublicId: string): Promise<string> {
+/** Revoke, under the same ceilings; the last admin keeps the admin role (conditional DELETE, race-free). */
+export async function revokeRole(db: Databases, ceiling: Ceiling, userPublicId: string, rolePublicId: string): Promise<string> {
   const { userId, roleId, roleName } = await resolveIds(db, userPublicId, rolePublicId);
   const guardLast = roleName === BUILT_IN_ROLES.admin ? sql`NOT ${isLastAdmin(sql`${userId}`)}` : sql`1`;
   const removed = await db.auth
     .delete(userRoles)
-    .where(and(eq(userRoles.userId, userId), eq(userRoles.roleId, roleId), guardLast))
+    .where(and(eq(userRoles.userId, userId), eq(userRoles.roleId, roleId), guardLast, grantAllowed(ceiling, userId, roleId)))
     .returning({ id: userRoles.id });
   if (removed.length === 0) {
     const held = await db.auth.select({ id: userRoles.id }).from(userRoles).where(and(eq(userRoles.userId, userId), eq(userRoles.roleId, roleId))).get();
+    const allowed = await db.auth.select({ ok: sql<number>`1` }).from(roles).where(and(eq(roles.id, roleId), grantAllowed(ceiling, userId, roleId))).get();
+    if (!allowed) await refuseGrant(db, ceiling, userId, roleId, roleName);
     if (held) throw new AppError(422, 'BUSINESS_RULE', { message: 'The last admin cannot lose the admin role' });
   }
   return roleName;

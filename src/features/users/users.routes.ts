@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import * as z from 'zod/mini';
+import { afterResponse } from '../../lib/after-response';
 import { audit } from '../../lib/audit';
 import { AppError } from '../../lib/errors';
 import { factory, type AppEnv } from '../../lib/factory';
@@ -7,6 +8,8 @@ import { AUTHENTICATED, defineRoute, permission } from '../../lib/route';
 import { issuesToDetails, validate } from '../../lib/validation';
 import { guard } from '../../middleware/guard';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
+import { closeLiveSockets, sendSecurityNotice } from '../auth/security-events';
+import { ceilingOf } from '../roles/ceilings';
 import * as admin from './users-admin.service';
 import {
   AdminPatch,
@@ -25,6 +28,7 @@ import {
 import { loadProfiles, loadUserView, readProfileName, toUserView } from './users.service';
 
 const notFound = { description: 'No such user, or not visible to the caller', schema: ErrorResponse };
+const ceiling = { description: 'PERMISSION_CEILING: the user holds permissions the caller lacks', schema: ErrorResponse };
 
 const meRoute = defineRoute({
   method: 'get',
@@ -64,7 +68,7 @@ const putRoute = defineRoute({
   tags: ['users'],
   access: permission('users:write', 'id'),
   request: { params: UserIdParams, body: UserUpdateBody },
-  responses: { 200: { description: 'The updated user', schema: UserResponse }, 404: notFound, 409: { description: 'EMAIL_TAKEN', schema: ErrorResponse } },
+  responses: { 200: { description: 'The updated user', schema: UserResponse }, 403: ceiling, 404: notFound, 409: { description: 'EMAIL_TAKEN', schema: ErrorResponse } },
 });
 
 const patchRoute = defineRoute({
@@ -74,7 +78,7 @@ const patchRoute = defineRoute({
   tags: ['users'],
   access: permission('users:write', 'id'),
   request: { params: UserIdParams, body: UserPatchBody },
-  responses: { 200: { description: 'The updated user', schema: UserResponse }, 404: notFound, 409: { description: 'EMAIL_TAKEN', schema: ErrorResponse } },
+  responses: { 200: { description: 'The updated user', schema: UserResponse }, 403: ceiling, 404: notFound, 409: { description: 'EMAIL_TAKEN', schema: ErrorResponse } },
 });
 
 const deleteRoute = defineRoute({
@@ -84,7 +88,7 @@ const deleteRoute = defineRoute({
   tags: ['users'],
   access: permission('users:delete', 'id'),
   request: { params: UserIdParams },
-  responses: { 204: NoContent, 404: notFound, 422: { description: 'The last admin cannot be deleted', schema: ErrorResponse } },
+  responses: { 204: NoContent, 403: ceiling, 404: notFound, 422: { description: 'The last admin cannot be deleted', schema: ErrorResponse } },
 });
 
 const restoreRoute = defineRoute({
@@ -94,7 +98,7 @@ const restoreRoute = defineRoute({
   tags: ['users'],
   access: permission('users:delete'),
   request: { params: UserIdParams },
-  responses: { 200: { description: 'The restored user', schema: UserResponse }, 404: notFound },
+  responses: { 200: { description: 'The restored user', schema: UserResponse }, 403: ceiling, 404: notFound },
 });
 
 const grantRoute = defineRoute({
@@ -104,7 +108,7 @@ const grantRoute = defineRoute({
   tags: ['roles'],
   access: permission('roles:write'),
   request: { params: UserRoleParams },
-  responses: { 200: { description: 'The user with its roles', schema: UserResponse }, 403: { description: 'Own roles', schema: ErrorResponse }, 404: notFound },
+  responses: { 200: { description: 'The user with its roles', schema: UserResponse }, 403: { description: 'FORBIDDEN: own roles; PERMISSION_CEILING: a role beyond the caller, the admin role, or a more privileged user', schema: ErrorResponse }, 404: notFound },
 });
 
 const revokeRoute = defineRoute({
@@ -114,7 +118,7 @@ const revokeRoute = defineRoute({
   tags: ['roles'],
   access: permission('roles:write'),
   request: { params: UserRoleParams },
-  responses: { 204: NoContent, 403: { description: 'Own roles', schema: ErrorResponse }, 404: notFound, 422: { description: 'Last admin', schema: ErrorResponse } },
+  responses: { 204: NoContent, 403: { description: 'FORBIDDEN: own roles; PERMISSION_CEILING: a role beyond the caller, the admin role, or a more privileged user', schema: ErrorResponse }, 404: notFound, 422: { description: 'Last admin', schema: ErrorResponse } },
 });
 
 /** Self-service callers get the narrow schema; holders of users:write the admin one. */
@@ -123,6 +127,29 @@ function parseChanges(c: Context<AppEnv>, adminSchema: z.ZodMiniType, selfSchema
   const result = z.safeParse(schema, c.var.jsonBody);
   if (!result.success) throw new AppError(400, 'VALIDATION_ERROR', { details: issuesToDetails(result.error.issues) });
   return result.data as admin.UserChanges;
+}
+
+/**
+ * PUT/PATCH /users/:id. An email change (holders of users:write only) also ended the user's
+ * sessions and one-time tokens in its batch; here the old address is told and live sockets close.
+ */
+async function applyUpdate(c: Context<AppEnv>, id: string, changes: admin.UserChanges) {
+  const auth = c.var.auth!;
+  const { user, emailChange } = await admin.updateUser(c.var.db, ceilingOf(auth), id, changes, auth);
+  audit(c, { action: 'user.update', outcome: 'success', targetId: id, details: { fields: Object.keys(c.var.jsonBody as object) } });
+  if (emailChange) {
+    audit(c, { action: 'security.sessions_ended', outcome: 'success', targetId: id, details: { reason: 'email_changed_by_admin', sessions: emailChange.sessionsEnded } });
+    const self = id === auth.userId;
+    await afterResponse(
+      c,
+      'email change notice',
+      Promise.all([
+        sendSecurityNotice({ db: c.var.db, env: c.env }, { userId: id, email: emailChange.oldEmail, event: self ? 'email_changed' : 'email_changed_by_admin', userAgent: c.req.header('User-Agent') }),
+        closeLiveSockets(c.env, id, self ? { except: auth.sessionId } : {}),
+      ]),
+    );
+  }
+  return user;
 }
 
 function refuseOwnRoles(c: Context<AppEnv>, userId: string) {
@@ -153,32 +180,29 @@ export const usersRoutes = factory
   })
   .put(putRoute.path, guard(putRoute), validate('param', UserIdParams), async (c) => {
     const { id } = c.req.valid('param');
-    const user = await admin.updateUser(c.var.db, id, parseChanges(c, AdminUpdate, SelfUpdate));
-    audit(c, { action: 'user.update', outcome: 'success', targetId: id, details: { fields: Object.keys(c.var.jsonBody as object) } });
-    return c.json(user);
+    return c.json(await applyUpdate(c, id, parseChanges(c, AdminUpdate, SelfUpdate)));
   })
   .patch(patchRoute.path, guard(patchRoute), validate('param', UserIdParams), async (c) => {
     const { id } = c.req.valid('param');
-    const user = await admin.updateUser(c.var.db, id, parseChanges(c, AdminPatch, SelfPatch));
-    audit(c, { action: 'user.update', outcome: 'success', targetId: id, details: { fields: Object.keys(c.var.jsonBody as object) } });
-    return c.json(user);
+    return c.json(await applyUpdate(c, id, parseChanges(c, AdminPatch, SelfPatch)));
   })
   .delete(deleteRoute.path, guard(deleteRoute), validate('param', UserIdParams), async (c) => {
     const { id } = c.req.valid('param');
-    await admin.softDeleteUser(c.var.db, id);
+    await admin.softDeleteUser(c.var.db, ceilingOf(c.var.auth!), id);
     audit(c, { action: 'user.delete', outcome: 'success', targetId: id });
+    await afterResponse(c, 'closing live sockets', closeLiveSockets(c.env, id));
     return c.body(null, 204);
   })
   .post(restoreRoute.path, guard(restoreRoute), validate('param', UserIdParams), async (c) => {
     const { id } = c.req.valid('param');
-    const user = await admin.restoreUser(c.var.db, id);
+    const user = await admin.restoreUser(c.var.db, ceilingOf(c.var.auth!), id);
     audit(c, { action: 'user.restore', outcome: 'success', targetId: id });
     return c.json(user);
   })
   .put(grantRoute.path, guard(grantRoute), validate('param', UserRoleParams), async (c) => {
     const { id, roleId } = c.req.valid('param');
     refuseOwnRoles(c, id);
-    const role = await admin.grantRole(c.var.db, id, roleId);
+    const role = await admin.grantRole(c.var.db, ceilingOf(c.var.auth!), id, roleId);
     audit(c, { action: 'role.grant', outcome: 'success', targetId: id, details: { role } });
     const user = await loadUserView(c.var.db, id);
     if (!user) throw new AppError(404, 'NOT_FOUND');
@@ -187,7 +211,7 @@ export const usersRoutes = factory
   .delete(revokeRoute.path, guard(revokeRoute), validate('param', UserRoleParams), async (c) => {
     const { id, roleId } = c.req.valid('param');
     refuseOwnRoles(c, id);
-    const role = await admin.revokeRole(c.var.db, id, roleId);
+    const role = await admin.revokeRole(c.var.db, ceilingOf(c.var.auth!), id, roleId);
     audit(c, { action: 'role.revoke', outcome: 'success', targetId: id, details: { role } });
     return c.body(null, 204);
   });

@@ -45,7 +45,7 @@ describe('POST /auth/register', () => {
     const res = await register({ email, password: 'shape of the answer', fullName: '  Ada Lovelace  ' });
     expect(res.status).toBe(201);
     const body = await json<Record<string, unknown> & { user: Record<string, unknown>; accessToken: string; refreshToken: string }>(res);
-    expect(Object.keys(body).sort()).toEqual(['accessToken', 'expiresIn', 'refreshToken', 'tokenType', 'user']);
+    expect(Object.keys(body).sort()).toEqual(['accessToken', 'deviceToken', 'expiresIn', 'refreshToken', 'tokenType', 'user']);
     expect(Object.keys(body.user).sort()).toEqual(['createdAt', 'email', 'emailVerified', 'fullName', 'id', 'roles', 'updatedAt']);
     expect(body.user).toMatchObject({ email, fullName: 'Ada Lovelace', roles: ['user'], emailVerified: false });
     expect(body.user.id).toMatch(UUIDV7);

@@ -1,3 +1,4 @@
+import { PERMISSIONS } from '../../../src/lib/permissions';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { createDatabases } from '../../../src/db/client';
@@ -100,7 +101,7 @@ describe('roles and permissions', () => {
     const n = await env.AUTH_DB.prepare("SELECT count(*) AS n FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE r.name = 'admin'").first<{ n: number }>();
     expect(n?.n).toBe(1);
     const last = ab.status === 204 ? a : b;
-    await expect(revokeRole(createDatabases(env), last.user.id, adminRole)).rejects.toMatchObject({ status: 422, code: 'BUSINESS_RULE' });
+    await expect(revokeRole(createDatabases(env), { permissions: [...PERMISSIONS], isAdmin: true, userInternalId: 0 }, last.user.id, adminRole)).rejects.toMatchObject({ status: 422, code: 'BUSINESS_RULE' });
   });
 
   it('returns 404 for unknown role or user ids and 400 for malformed ones', async () => {

@@ -67,7 +67,10 @@ describe('users: read, update, ownership', () => {
     expect(await json<User>(ok)).toMatchObject({ email: 'changed.addr@example.com', emailVerified: true });
     const taken = await call(`/api/v1/users/${u.user.id}`, { method: 'PATCH', token: admin.accessToken, body: { email: other.email } });
     expect(taken.status).toBe(409);
-    expect((await json<User>(await me(u.accessToken))).email).toBe('changed.addr@example.com');
+    const read = await call(`/api/v1/users/${u.user.id}`, { token: admin.accessToken });
+    expect((await json<User>(read)).email).toBe('changed.addr@example.com');
+    // An email changed by an admin ends the user's sessions.
+    expect((await me(u.accessToken)).status).toBe(401);
   });
 
   it('soft delete by the user ends every session at once and blocks login', async () => {
