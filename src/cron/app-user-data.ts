@@ -2,7 +2,7 @@ import { changes, inChunks } from './job';
 
 // Profile last: it is the marker the orphan sweep finds, so a run cut short half-way is
 // finished by the next run (orphan-profiles.job.ts).
-const APP_TABLES = ['notifications', 'notification_preferences', 'devices', 'sms_consents', 'profiles'] as const;
+const APP_TABLES = ['notifications', 'notification_preferences', 'devices', 'sms_consents', 'sms_consent_proofs', 'profiles'] as const;
 const CHUNK = 1000;
 
 /**

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { call, registerUser, type TokenPair } from '../helpers/api';
 import { registerAdmin } from '../helpers/users';
-import { prepared } from '../features/notifications/notification-helpers';
+import { optInSms, prepared } from '../features/notifications/notification-helpers';
 import { count, DAY, runAt } from './cron-helpers';
 
 const DAILY = '17 3 * * *';
@@ -14,7 +14,9 @@ async function richUser(): Promise<TokenPair> {
   await call('/api/v1/auth/refresh', { body: { refreshToken: user.refreshToken } }); // a spent refresh token
   await call('/api/v1/devices', { token, body: { platform: 'android', token: `${crypto.randomUUID()}:APA91b${'x'.repeat(40)}` } });
   await call('/api/v1/notifications/preferences', { method: 'PUT', token, body: { channels: { email: { enabled: false } } } });
-  await call('/api/v1/notifications/sms-consent', { method: 'PUT', token, body: { phone: `+1415555${String(Math.floor(Math.random() * 9000) + 1000)}`, promotional: true } });
+  const phone = () => `+1415${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}`;
+  await optInSms(token, phone()); // a consent (double opt-in)
+  await call('/api/v1/notifications/sms-consent', { method: 'PUT', token, body: { phone: phone(), promotional: true } }); // a pending code
   await prepared({ userId: user.user.id, channels: ['in_app', 'email'], category: 'transactional', kind: 'x', content: { title: 'x', body: 'x' } });
   return user;
 }
@@ -31,6 +33,7 @@ async function footprint(publicId: string) {
     devices: await app('devices'),
     preferences: await app('notification_preferences'),
     consents: await app('sms_consents'),
+    consentCodes: await app('sms_consent_proofs'),
   };
 }
 

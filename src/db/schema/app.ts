@@ -130,6 +130,30 @@ export const smsConsents = sqliteTable(
 );
 
 /**
+ * A pending promotional opt-in (double opt-in): the code sent to the number over the
+ * transactional channel, stored only as a hash, valid 10 minutes and for 5 attempts. One per
+ * user: a new request replaces the previous one. The consent is recorded only once the code
+ * comes back (sms-consent.service.ts); expired rows are swept by the one-time-tokens job.
+ */
+export const smsConsentProofs = sqliteTable(
+  'sms_consent_proofs',
+  {
+    ...baseColumns(),
+    userPublicId: text().notNull(),
+    phone: text().notNull(),
+    /** SHA-256 of the code bound to the user and the number; the code itself is never stored. */
+    codeHash: text().notNull(),
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    attempts: integer().notNull().default(0),
+    /** Applied to the consent on verification (null: keep the consent's own). */
+    timeZone: text(),
+    /** Evidence of the request (IP prefix, user agent), carried into the consent. */
+    evidence: text({ mode: 'json' }).$type<Record<string, string | null>>(),
+  },
+  (t) => [uniqueIndex('sms_consent_proofs_user_uq').on(t.userPublicId), index('sms_consent_proofs_expires_idx').on(t.expiresAt)],
+);
+
+/**
  * Client version policy per platform: below `minVersion` a client gets 426 UPGRADE_REQUIRED,
  * below `latestVersion` a soft-update hint. Read through an isolate + KV cache (≤ 60 s stale).
  */

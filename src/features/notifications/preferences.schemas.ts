@@ -36,9 +36,21 @@ export const TimeZone = z.string().check(z.maxLength(64), z.refine(isValidTimeZo
 
 export const SmsConsentBody = z.strictObject({
   phone: PhoneNumber,
-  /** Recorded opt-in to promotional SMS (true) or its withdrawal (false). */
+  /** Opt-in to promotional SMS (true: a code is texted to the number first) or its withdrawal (false: at once). */
   promotional: z.boolean(),
   timeZone: z.optional(TimeZone),
+});
+
+/** The code texted to the number by PUT /notifications/sms-consent (promotional: true). */
+export const SmsConsentVerifyBody = z.strictObject({
+  code: z.string().check(z.trim(), z.regex(/^\d{6}$/, 'Code must be 6 digits')),
+});
+
+/** 202 to an opt-in: nothing is recorded until the code sent to the number comes back. */
+export const SmsConsentPending = z.object({
+  phone: z.string(),
+  status: z.literal('verification_sent'),
+  expiresAt: z.string(),
 });
 
 export const SmsConsentResponse = z.object({
@@ -48,4 +60,8 @@ export const SmsConsentResponse = z.object({
   timeZone: z.nullable(z.string()),
   updatedAt: z.string(),
 });
-export const SmsConsentList = z.object({ data: z.array(SmsConsentResponse) });
+export const SmsConsentList = z.object({
+  data: z.array(SmsConsentResponse),
+  /** The opt-in waiting for its code, if any (added field: older clients ignore it). */
+  pending: z.nullable(z.object({ phone: z.string(), expiresAt: z.string() })),
+});

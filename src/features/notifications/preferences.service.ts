@@ -75,36 +75,6 @@ export async function listSmsConsents(db: Databases, userPublicId: string) {
   return rows.map(toConsentView);
 }
 
-/**
- * Records a promotional opt-in or its withdrawal for a number, with its evidence. A new
- * opt-in does not lift a STOP (transactionalOptOut): only the recipient's START does.
- */
-export async function setSmsConsent(
-  db: Databases,
-  userPublicId: string,
-  input: { phone: string; promotional: boolean; timeZone?: string },
-  evidence: Record<string, string | null>,
-) {
-  const now = new Date();
-  const [row] = await db.app
-    .insert(smsConsents)
-    .values({ userPublicId, phone: input.phone, promotionalOptIn: input.promotional, promotionalChangedAt: now, source: 'api', evidence, timeZone: input.timeZone ?? null, createdAt: now, updatedAt: now })
-    .onConflictDoUpdate({
-      target: smsConsents.phone,
-      set: {
-        userPublicId,
-        promotionalOptIn: input.promotional,
-        promotionalChangedAt: now,
-        source: 'api',
-        evidence,
-        timeZone: input.timeZone === undefined ? sql`${smsConsents.timeZone}` : input.timeZone,
-        updatedAt: now,
-      },
-    })
-    .returning();
-  return toConsentView(row!);
-}
-
 export type InboundKeyword = 'opt_out' | 'opt_in' | 'help' | null;
 
 /** CTIA keywords, matched on the whole trimmed message, case-insensitively. */

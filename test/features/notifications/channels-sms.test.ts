@@ -6,8 +6,8 @@ import { applyInboundSms, parseKeyword } from '../../../src/features/notificatio
 import { sha256Hex } from '../../../src/lib/crypto';
 import { recordedMessages } from '../../../src/notifications/channels/recording';
 import { TwilioSmsSender } from '../../../src/notifications/channels/sms-twilio';
-import { call, registerUser } from '../../helpers/api';
-import { consume, db, httpStub, jsonResponse, prepared, record } from './notification-helpers';
+import { registerUser } from '../../helpers/api';
+import { consume, db, httpStub, jsonResponse, optInSms, prepared, record } from './notification-helpers';
 
 let phoneSeq = 0;
 /** A fresh US number per test, so caps and consents never leak between tests. */
@@ -23,9 +23,9 @@ function sms(userId: string, to: string, channel: 'sms_transactional' | 'sms_pro
   return { userId, channels: [channel], category: channel === 'sms_promotional' ? 'marketing' : 'transactional', kind: 'test.sms', to: { phone: to }, content: { title: 'SMS', body } };
 }
 
+/** Double opt-in (code texted to the number, then confirmed): see sms-consent.test.ts. */
 async function optIn(token: string, to: string, timeZone = 'Europe/Paris') {
-  const res = await call('/api/v1/notifications/sms-consent', { method: 'PUT', token, body: { phone: to, promotional: true, timeZone } });
-  expect(res.status).toBe(200);
+  await optInSms(token, to, timeZone);
 }
 
 describe('Twilio SMS (HTTP boundary)', () => {

@@ -1,12 +1,14 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, type QueueResult } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
+import { expect, vi } from 'vitest';
 import { createDatabases } from '../../../src/db/client';
 import { notifications } from '../../../src/db/schema/app';
 import { prepareNotifications } from '../../../src/features/notifications/notifications.service';
 import type { NotificationMessage } from '../../../src/queues/notification-message';
 import { consumeNotificationBatch, type ConsumerOptions } from '../../../src/queues/notification-consumer';
-import { registerUser } from '../../helpers/api';
+import { recordedMessages } from '../../../src/notifications/channels/recording';
+import { call, json, registerUser } from '../../helpers/api';
 
 export const db = () => createDatabases(env);
 
@@ -103,4 +105,28 @@ export async function registerQuietUser(): Promise<Awaited<ReturnType<typeof reg
   }
   await env.APP_DB.prepare("DELETE FROM notifications WHERE user_public_id = ?1 AND kind = 'auth.verify_email'").bind(user.user.id).run();
   return user;
+}
+
+/** The latest SMS consent code texted to `phone` since `since` (ms), read from the recording provider. */
+export async function smsConsentCode(phone: string, since = 0): Promise<string> {
+  return vi.waitFor(
+    () => {
+      const sms = recordedMessages((m) => m.channel === 'sms' && m.to === phone && m.at >= since && /confirm marketing texts/.test(m.body)).at(-1);
+      const code = sms && /: (\d{6})\./.exec(sms.body)?.[1];
+      if (!code) throw new Error('no consent code texted yet');
+      return code;
+    },
+    { timeout: 8000, interval: 50 },
+  );
+}
+
+/** Double opt-in to promotional SMS, as a client does: request a code, read it off the phone, confirm. */
+export async function optInSms(token: string, phone: string, timeZone?: string): Promise<Record<string, unknown>> {
+  const since = Date.now();
+  const put = await call('/api/v1/notifications/sms-consent', { method: 'PUT', token, body: { phone, promotional: true, ...(timeZone ? { timeZone } : {}) } });
+  expect(put.status).toBe(202);
+  const code = await smsConsentCode(phone, since);
+  const verify = await call('/api/v1/notifications/sms-consent/verify', { token, body: { code } });
+  expect(verify.status).toBe(200);
+  return json(verify);
 }

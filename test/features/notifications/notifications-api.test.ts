@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { call, json } from '../../helpers/api';
 import { errorCode, registerAdmin } from '../../helpers/users';
-import { emailInput, prepared, registerQuietUser as registerUser } from './notification-helpers';
+import { emailInput, prepared, registerQuietUser as registerUser, smsConsentCode } from './notification-helpers';
 
 interface View {
   id: string;
@@ -143,11 +143,14 @@ describe('notification preferences', () => {
     expect((await call('/api/v1/notifications/preferences', { method: 'PUT', body: { channels: { email: { enabled: true } } } })).status).toBe(401);
   });
 
-  it('records SMS consent with its evidence (network prefix, not the full IP)', async () => {
+  it('records SMS consent, once the texted code is confirmed, with its evidence (network prefix, not the full IP)', async () => {
     const user = await registerUser();
+    const since = Date.now();
     const res = await call('/api/v1/notifications/sms-consent', { method: 'PUT', token: user.accessToken, ip: '203.0.113.77', headers: { 'User-Agent': 'app/1.0' }, body: { phone: '+14155550123', promotional: true, timeZone: 'America/New_York' } });
-    expect(res.status).toBe(200);
-    expect(await json(res)).toMatchObject({ phone: '+14155550123', promotional: true, transactionalOptOut: false, timeZone: 'America/New_York' });
+    expect(res.status).toBe(202);
+    const verify = await call('/api/v1/notifications/sms-consent/verify', { token: user.accessToken, body: { code: await smsConsentCode('+14155550123', since) } });
+    expect(verify.status).toBe(200);
+    expect(await json(verify)).toMatchObject({ phone: '+14155550123', promotional: true, transactionalOptOut: false, timeZone: 'America/New_York' });
     const row = await env.APP_DB.prepare('SELECT evidence, source FROM sms_consents WHERE phone = ?1').bind('+14155550123').first<{ evidence: string; source: string }>();
     expect(row!.source).toBe('api');
     expect(JSON.parse(row!.evidence)).toMatchObject({ ipPrefix: '203.0.113.0/24', userAgent: 'app/1.0' });
