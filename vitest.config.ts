@@ -6,6 +6,8 @@ export default defineConfig(async () => {
   const root = import.meta.dirname;
   const [auth, app, logs] = await Promise.all(['auth', 'app', 'logs'].map((db) => readD1Migrations(path.join(root, 'migrations', db))));
   return {
+    // Tests cover the optional Upstash backend, so their build includes it (see backend.ts).
+    define: { __UPSTASH_BUILD__: 'true' },
     plugins: [
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },

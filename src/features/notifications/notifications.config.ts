@@ -91,6 +91,8 @@ export const PROVIDER_SECRETS = [
   'SMS_TRANSACTIONAL_SENDER',
   'SMS_PROMOTIONAL_SENDER',
   'ALERT_WEBHOOK_URL',
+  /** Local development only (scripts/dev.mjs): the dev inbox the recording providers copy to. */
+  'DEV_INBOX_URL',
 ] as const;
 export type ProviderSecret = (typeof PROVIDER_SECRETS)[number];
 

@@ -23,8 +23,10 @@ export interface Channels {
 export function createChannels(env: CloudflareBindings, overrides: Partial<Channels> = {}): Channels {
   const config = getNotificationConfig(env);
   const from = config.emailFrom;
+  // Set only by `npm run dev` (scripts/dev.mjs passes it with --var): never outside local development.
+  const inbox = env.APP_ENV === 'development' ? secret(env, 'DEV_INBOX_URL') : undefined;
 
-  let email: EmailSender = new RecordingEmailSender();
+  let email: EmailSender = new RecordingEmailSender(inbox);
   const smtpHost = secret(env, 'SMTP_HOST');
   const resendKey = secret(env, 'RESEND_API_KEY');
   if (smtpHost) {
@@ -37,7 +39,7 @@ export function createChannels(env: CloudflareBindings, overrides: Partial<Chann
 
   const sa = secret(env, 'FCM_SERVICE_ACCOUNT_JSON');
   const serviceAccount = sa ? parseServiceAccount(sa) : null;
-  const fcm: PushSender = serviceAccount ? new FcmPushSender({ serviceAccount }) : new RecordingPushSender('recording-fcm');
+  const fcm: PushSender = serviceAccount ? new FcmPushSender({ serviceAccount }) : new RecordingPushSender('recording-fcm', inbox);
 
   const p8 = secret(env, 'APNS_KEY_P8');
   const keyId = secret(env, 'APNS_KEY_ID');
@@ -46,12 +48,12 @@ export function createChannels(env: CloudflareBindings, overrides: Partial<Chann
   const apns: PushSender =
     p8 && keyId && teamId && bundleId
       ? new ApnsPushSender({ keyP8: p8.replace(/\\n/g, '\n'), keyId, teamId, bundleId, environment: config.apnsEnvironment })
-      : new RecordingPushSender('recording-apns');
+      : new RecordingPushSender('recording-apns', inbox);
 
   const sid = secret(env, 'TWILIO_ACCOUNT_SID');
   const authToken = secret(env, 'TWILIO_AUTH_TOKEN');
   const sms = (sender: string | undefined, provider: string): SmsSender =>
-    sid && authToken && sender ? new TwilioSmsSender({ accountSid: sid, authToken, sender, provider }) : new RecordingSmsSender(`recording-${provider}`);
+    sid && authToken && sender ? new TwilioSmsSender({ accountSid: sid, authToken, sender, provider }) : new RecordingSmsSender(`recording-${provider}`, inbox);
 
   return {
     email,

@@ -16,6 +16,24 @@ export interface RecordedMessage {
 const MAX_RECORDED = 500;
 const recorded: RecordedMessage[] = [];
 
+/**
+ * Local development only: the dev inbox (scripts/dev-inbox.mjs) shows what the recording
+ * providers "sent". Best effort: an inbox that is down never fails a delivery.
+ */
+async function forward(inboxUrl: string | undefined, entry: RecordedMessage): Promise<void> {
+  if (!inboxUrl) return;
+  try {
+    await fetch(`${inboxUrl}/api/messages`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ channel: entry.channel, to: entry.to, subject: entry.title, text: entry.body, from: entry.provider }),
+      signal: AbortSignal.timeout(1000),
+    });
+  } catch {
+    log('warn', 'dev inbox unreachable', { channel: entry.channel });
+  }
+}
+
 function keep(entry: RecordedMessage): void {
   recorded.push(entry);
   if (recorded.length > MAX_RECORDED) recorded.splice(0, recorded.length - MAX_RECORDED);
@@ -35,24 +53,37 @@ export function recordedMessages(filter?: (m: RecordedMessage) => boolean): Reco
 /** Used when no provider is configured: the message is recorded and logged, then reported sent. */
 export class RecordingEmailSender implements EmailSender {
   readonly provider = 'recording';
+  constructor(private readonly inboxUrl?: string) {}
   async send(m: EmailMessage): Promise<SendResult> {
-    keep({ channel: 'email', provider: this.provider, to: m.to, title: m.subject, body: m.text, key: m.notificationId, at: Date.now() });
+    const entry: RecordedMessage = { channel: 'email', provider: this.provider, to: m.to, title: m.subject, body: m.text, key: m.notificationId, at: Date.now() };
+    keep(entry);
+    await forward(this.inboxUrl, entry);
     return { ok: true, provider: this.provider, providerMessageId: `rec-${m.notificationId}` };
   }
 }
 
 export class RecordingPushSender implements PushSender {
-  constructor(readonly provider: string = 'recording') {}
+  constructor(
+    readonly provider: string = 'recording',
+    private readonly inboxUrl?: string,
+  ) {}
   async send(m: PushMessage): Promise<SendResult> {
-    keep({ channel: 'push', provider: this.provider, to: m.token, title: m.title, body: m.body, key: m.notificationId, at: Date.now() });
+    const entry: RecordedMessage = { channel: 'push', provider: this.provider, to: m.token, title: m.title, body: m.body, key: m.notificationId, at: Date.now() };
+    keep(entry);
+    await forward(this.inboxUrl, entry);
     return { ok: true, provider: this.provider, providerMessageId: `rec-${m.notificationId}` };
   }
 }
 
 export class RecordingSmsSender implements SmsSender {
-  constructor(readonly provider: string = 'recording') {}
+  constructor(
+    readonly provider: string = 'recording',
+    private readonly inboxUrl?: string,
+  ) {}
   async send(m: SmsMessage): Promise<SendResult> {
-    keep({ channel: 'sms', provider: this.provider, to: m.to, title: '', body: m.body, key: m.notificationId, at: Date.now() });
+    const entry: RecordedMessage = { channel: 'sms', provider: this.provider, to: m.to, title: '', body: m.body, key: m.notificationId, at: Date.now() };
+    keep(entry);
+    await forward(this.inboxUrl, entry);
     return { ok: true, provider: this.provider, providerMessageId: `rec-${m.notificationId}` };
   }
 }

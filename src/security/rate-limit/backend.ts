@@ -1,7 +1,13 @@
 import type { RateLimiter } from '../../durable-objects/rate-limiter';
 import { getConfig, type RateLimitRule } from '../../lib/config';
 import type { WindowDecision } from './sliding-log';
-import { UpstashBackend } from './upstash-backend';
+
+/**
+ * Build switch (wrangler.toml `[define]`, vitest.config.ts `define`): the Upstash client is ~30 KiB
+ * gzip, so it is only in builds that ask for it (`wrangler deploy --define __UPSTASH_BUILD__:true`).
+ * In other builds the dead branch below is removed with its dynamic import.
+ */
+declare const __UPSTASH_BUILD__: boolean;
 
 /**
  * exact: durable and exact (auth tier): every admitted hit is committed before the answer.
@@ -65,9 +71,29 @@ export function rateLimitBackend(env: CloudflareBindings): RateLimitBackend {
   const hit = backends.get(env);
   if (hit) return hit;
   const { upstash } = getConfig(env);
-  const backend: RateLimitBackend = upstash ? new UpstashBackend(upstash) : new DurableObjectBackend(env.RATE_LIMITER);
+  const backend: RateLimitBackend = upstash ? lazyUpstash(upstash) : new DurableObjectBackend(env.RATE_LIMITER);
   backends.set(env, backend);
   return backend;
+}
+
+/**
+ * The Upstash backend, loaded on first use. A build without it but configured for it has an
+ * unavailable limiter: the auth tier fails closed (503), general tiers open, as for any outage.
+ */
+function lazyUpstash(options: { url: string; token: string }): RateLimitBackend {
+  let loaded: Promise<RateLimitBackend> | undefined;
+  const load = (): Promise<RateLimitBackend> => {
+    if (typeof __UPSTASH_BUILD__ !== 'undefined' && __UPSTASH_BUILD__) {
+      loaded ??= import('./upstash-backend').then((m) => new m.UpstashBackend(options));
+      return loaded;
+    }
+    return Promise.reject(new Error('Upstash is configured, but this build excludes it (deploy with --define __UPSTASH_BUILD__:true)'));
+  };
+  return {
+    name: 'upstash',
+    consume: async (key, rule, mode) => (await load()).consume(key, rule, mode),
+    refund: async (key, rule, mode, stamp) => (await load()).refund(key, rule, mode, stamp),
+  };
 }
 
 export class LimiterTimeoutError extends Error {
