@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
+import { freshIp } from '../helpers/api';
+import { callWithEnv } from '../helpers/tokens';
 import { isBreachedPassword } from '../../src/security/breached-passwords';
 import type { RecordedRequest } from '../setup/global-pwned';
 
@@ -111,5 +113,24 @@ describe('breached passwords (k-anonymity range API)', () => {
       expect(await isBreachedPassword(env, pwned.breached[0] ?? '', { fetcher })).toBe(false);
     }
     expect(fetcher).not.toHaveBeenCalled();
+  });
+});
+
+describe('breached passwords in the flows that set one', () => {
+  it('refuses a breached password at registration with a field error, and accepts an unbreached one', async () => {
+    const { env } = endpoint('range');
+    const overrides = env as unknown as Partial<CloudflareBindings>;
+    const bad = await callWithEnv(overrides, '/api/v1/auth/register', { body: { email: `pw-${crypto.randomUUID()}@example.com`, password: 'P@ssw0rd-from-2019' }, ip: freshIp() });
+    expect(bad.status).toBe(400);
+    const body = await bad.json<{ error: { details: { field: string; message: string }[] } }>();
+    expect(body.error.details).toEqual([{ field: 'password', message: expect.stringMatching(/breach/) }]);
+    const good = await callWithEnv(overrides, '/api/v1/auth/register', { body: { email: `pw-${crypto.randomUUID()}@example.com`, password: 'violet tractor 42 umbrella' }, ip: freshIp() });
+    expect(good.status).toBe(201);
+  });
+
+  it('still registers when the range API is down (fails open)', async () => {
+    const { env } = endpoint('fail');
+    const res = await callWithEnv(env as unknown as Partial<CloudflareBindings>, '/api/v1/auth/register', { body: { email: `pw-${crypto.randomUUID()}@example.com`, password: 'P@ssw0rd-from-2019' }, ip: freshIp() });
+    expect(res.status).toBe(201);
   });
 });

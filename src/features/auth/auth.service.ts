@@ -8,6 +8,7 @@ import { deriveSecret, issueDeviceToken, type DeviceClaims } from '../../securit
 import { AppError } from '../../lib/errors';
 import { BUILT_IN_ROLES } from '../../lib/permissions';
 import { ACCESS_TOKEN_TTL_SECONDS, getKeyRing, signAccessToken } from '../../security/jwt';
+import { newPasswordRefusal } from '../../security/breached-passwords';
 import { burnPasswordWork, hashPassword, needsRehash, passwordPolicyError, verifyPassword } from '../../security/password';
 import { isMfaEnabled, verifySecondFactor } from '../mfa/mfa.service';
 import { createUserWithProfile, loadProfiles, loadUserView, requireCurrentPassword, toUserView, userColumns, type UserView } from '../users/users.service';
@@ -109,7 +110,7 @@ export async function register(
   input: { email: string; password: string; fullName?: string },
   meta: ClientMeta,
 ): Promise<TokenPair> {
-  const policy = passwordPolicyError(input.password, input.email);
+  const policy = await newPasswordRefusal(deps.env, input.password, input.email, passwordPolicyError);
   if (policy) throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'password', message: policy }] });
   const existing = await deps.db.auth.select({ id: users.id }).from(users).where(eq(users.email, input.email)).get();
   if (existing) throw new AppError(409, 'EMAIL_TAKEN');
@@ -359,7 +360,7 @@ export async function changePassword(
   input: { currentPassword: string; newPassword: string },
 ): Promise<void> {
   await requireCurrentPassword(deps.db, auth.userInternalId, input.currentPassword, 'currentPassword', 'Current password is incorrect');
-  const policy = passwordPolicyError(input.newPassword, auth.email);
+  const policy = await newPasswordRefusal(deps.env, input.newPassword, auth.email, passwordPolicyError);
   if (policy) throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'newPassword', message: policy }] });
   const now = new Date();
   const passwordHash = await hashPassword(input.newPassword);

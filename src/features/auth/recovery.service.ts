@@ -4,6 +4,7 @@ import { isUniqueViolation } from '../../db/errors';
 import { apiKeys, oneTimeTokens, sessions, users } from '../../db/schema/auth';
 import { randomToken, sha256Hex } from '../../lib/crypto';
 import { AppError } from '../../lib/errors';
+import { newPasswordRefusal } from '../../security/breached-passwords';
 import { hashPassword, passwordPolicyError } from '../../security/password';
 import { notify } from '../notifications/notifications.service';
 import { requireCurrentPassword } from '../users/users.service';
@@ -76,7 +77,7 @@ export async function resetPassword(deps: RecoveryDeps, token: string, newPasswo
     .where(and(eq(oneTimeTokens.tokenHash, hash), eq(oneTimeTokens.purpose, 'reset_password'), isNull(oneTimeTokens.usedAt), gt(oneTimeTokens.expiresAt, now), isNull(users.deletedAt)))
     .get();
   if (!row) throw invalidToken();
-  const policy = passwordPolicyError(newPassword, row.email);
+  const policy = await newPasswordRefusal(deps.env, newPassword, row.email, passwordPolicyError);
   if (policy) throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'newPassword', message: policy }] });
   const passwordHash = await hashPassword(newPassword);
   const spentNow = sql`(SELECT user_id FROM ${oneTimeTokens} WHERE token_hash = ${hash} AND used_at = ${now.getTime()})`;
