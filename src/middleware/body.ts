@@ -1,5 +1,6 @@
 import { createMiddleware } from 'hono/factory';
 import { AppError } from '../lib/errors';
+import { findDuplicateKey } from '../lib/json-duplicates';
 
 export interface BodyVariables {
   /** The parsed JSON body, when the request had one. */
@@ -44,11 +45,12 @@ async function readLimited(body: ReadableStream<Uint8Array>, max: number): Promi
 }
 
 function parseJson(text: string): unknown {
+  let value: unknown;
   try {
     // Keys that could reach Object.prototype through a later merge are refused outright.
-    return JSON.parse(text, (key, value: unknown) => {
+    value = JSON.parse(text, (key, v: unknown) => {
       if (FORBIDDEN_KEYS.has(key)) throw new SyntaxError('forbidden key');
-      return value;
+      return v;
     });
   } catch (err) {
     const forbidden = err instanceof SyntaxError && err.message === 'forbidden key';
@@ -57,6 +59,16 @@ function parseJson(text: string): unknown {
       details: [{ field: '(body)', message: forbidden ? 'Forbidden key (__proto__, constructor, prototype)' : 'Malformed JSON' }],
     });
   }
+  if (typeof value === 'object' && value !== null) {
+    const duplicate = findDuplicateKey(text);
+    if (duplicate) {
+      throw new AppError(400, 'VALIDATION_ERROR', {
+        message: 'Request body repeats a key',
+        details: [{ field: duplicate.path.slice(0, 200), message: `Duplicate key "${duplicate.key.slice(0, 100)}"` }],
+      });
+    }
+  }
+  return value;
 }
 
 /**

@@ -3,6 +3,7 @@ import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { getConfig } from '../../src/lib/config';
+import { findDuplicateKey } from '../../src/lib/json-duplicates';
 import { BASE, call, freshIp, json, registerUser } from '../helpers/api';
 
 interface Envelope {
@@ -164,6 +165,42 @@ describe('prototype pollution', () => {
     await call('/api/v1/auth/register', { rawBody: `{"email":"${email}","password":"long enough pass","__proto__":{"roles":["admin"]}}`, headers: { 'Content-Type': 'application/json' }, ip: freshIp() });
     const row = await env.AUTH_DB.prepare('SELECT id FROM users WHERE email = ?').bind(email).first();
     expect(row).toBeNull();
+  });
+});
+
+describe('duplicate keys', () => {
+  it.each([
+    ['at the top', '{"email":"a@example.com","email":"x@example.com","password":"whatever1"}', 'email'],
+    ['spelled with an escape', '{"email":"a@example.com","\\u0065mail":"x@example.com","password":"whatever1"}', 'email'],
+    ['in a nested object', '{"email":"a@example.com","password":"whatever1","fullName":{"first":"a","first":"b"}}', 'fullName.first'],
+    ['in an array element', '{"email":"a@example.com","password":"whatever1","x":[{"k":1},{"k":1,"j":2,"k":3}]}', 'x.1.k'],
+  ])('refuses a key repeated %s with 400, naming it', async (_name, raw, field) => {
+    const res = await call('/api/v1/auth/login', { rawBody: raw, headers: { 'Content-Type': 'application/json' }, ip: freshIp() });
+    const body = await expectError(res, 400, 'VALIDATION_ERROR');
+    expect(body.error.message).toBe('Request body repeats a key');
+    expect(body.error.details).toEqual([{ field, message: `Duplicate key "${field.split('.').at(-1)}"` }]);
+  });
+
+  it('lets equal keys in sibling objects and key-like text inside strings through', async () => {
+    const raw = JSON.stringify({ email: 'nobody@example.com', password: '","email":"x","password":"' });
+    const res = await call('/api/v1/auth/login', { rawBody: raw, headers: { 'Content-Type': 'application/json' }, ip: freshIp() });
+    expect(res.status).toBe(401);
+  });
+
+  it.each([
+    ['{"a":1,"a":2}', { key: 'a', path: 'a' }],
+    ['{"a":{"b":{"c":1}},"d":{"b":{"c":1,"c":2}}}', { key: 'c', path: 'd.b.c' }],
+    ['[[{"x":1}],[{"y":1},{"z":[1,{"q":"}","q":"]"}]}]]', { key: 'q', path: '1.1.z.1.q' }],
+    ['{"a\\"b":1,"a\\u0022b":2}', { key: 'a"b', path: 'a"b' }],
+    ['{"":1,"":2}', { key: '', path: '' }],
+  ])('finds the repeated key in %s', (text, expected) => {
+    JSON.parse(text);
+    expect(findDuplicateKey(text)).toEqual(expected);
+  });
+
+  it.each(['{}', '[]', '{"a":[],"b":{},"c":"a","d":{"a":1},"e":[{"a":1},{"a":2}]}', '{"a":"\\\\","b":"\\"a\\"","a\\\\":1}', ' { "a" : 1 , "b" : [ 1 , 2 ] } '])('finds none in %s', (text) => {
+    JSON.parse(text);
+    expect(findDuplicateKey(text)).toBeNull();
   });
 });
 
