@@ -18,6 +18,7 @@ import { streamRoutes } from './features/notifications/stream.routes';
 import { rolesRoutes } from './features/roles/roles.routes';
 import { usersRoutes } from './features/users/users.routes';
 import { twilioRoutes } from './features/webhooks/twilio.routes';
+import { allowedMethods } from './lib/allowed-methods';
 import { buildAuditEvent } from './lib/audit';
 import { getConfig } from './lib/config';
 import { AppError, ERROR_CODES, errorBody, type ErrorCode } from './lib/errors';
@@ -87,7 +88,14 @@ export const app = factory
   .route('/', jwksRoutes)
   .route('/', docsPage);
 
-app.notFound((c) => c.json(errorBody('NOT_FOUND', 'Not found', c.var.requestId ?? ''), 404));
+app.notFound((c) => {
+  // A known path with another method is 405 with the methods it does serve (RFC 9110 §15.5.6).
+  const allow = allowedMethods(c.req.path);
+  if (allow.length === 0) return c.json(errorBody('NOT_FOUND', 'Not found', c.var.requestId ?? ''), 404);
+  c.header('Allow', allow.join(', '));
+  if (c.req.method === 'OPTIONS') return c.body(null, 204);
+  return c.json(errorBody('METHOD_NOT_ALLOWED', ERROR_CODES.METHOD_NOT_ALLOWED, c.var.requestId ?? ''), 405);
+});
 
 app.onError((err, c) => {
   const requestId = c.var.requestId ?? '';

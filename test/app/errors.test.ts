@@ -27,7 +27,7 @@ async function expectEnvelope(res: Response, status: number, code: string): Prom
 }
 
 describe('404 envelope', () => {
-  it.each(['/api/v1/nope', '/api/v1/users/me/extra', '/api/v2/users/me', '/', '/.well-known/openid-configuration', '/api/v1/auth/register/'])(
+  it.each(['/api/v1/nope', '/api/v1/users/me/extra', '/api/v2/users/me', '/', '/.well-known/openid-configuration', '/api/v1/roles/x/y'])(
     'answers GET %s with a 404 envelope',
     async (path) => {
       const body = await expectEnvelope(await exports.default.fetch(`${BASE}${path}`), 404, 'NOT_FOUND');
@@ -35,9 +35,10 @@ describe('404 envelope', () => {
     },
   );
 
-  it('answers an unknown method on a known path with the same 404 envelope', async () => {
-    await expectEnvelope(await call('/api/v1/auth/login', { method: 'PUT', body: {} }), 404, 'NOT_FOUND');
-    await expectEnvelope(await call('/api/v1/auth/login', { method: 'GET' }), 404, 'NOT_FOUND');
+  it('answers an unknown method on an unknown path with 404, never 405', async () => {
+    const res = await call('/api/v1/nope', { method: 'DELETE' });
+    await expectEnvelope(res, 404, 'NOT_FOUND');
+    expect(res.headers.get('Allow')).toBeNull();
   });
 
   it('does not reflect the requested path (no injection into the body)', async () => {
@@ -45,6 +46,39 @@ describe('404 envelope', () => {
     const text = await res.text();
     expect(res.status).toBe(404);
     expect(text).not.toContain('script');
+  });
+});
+
+describe('405 on a known path', () => {
+  it('answers another method with METHOD_NOT_ALLOWED and the Allow header of that path', async () => {
+    for (const method of ['DELETE', 'GET', 'PUT']) {
+      const res = await call('/api/v1/auth/login', { method, body: method === 'PUT' ? {} : undefined });
+      await expectEnvelope(res, 405, 'METHOD_NOT_ALLOWED');
+      expect(res.headers.get('Allow'), method).toBe('POST, OPTIONS');
+    }
+    const roles = await call('/api/v1/roles', { method: 'PATCH', body: {} });
+    await expectEnvelope(roles, 405, 'METHOD_NOT_ALLOWED');
+    expect(roles.headers.get('Allow')).toBe('GET, HEAD, POST, OPTIONS');
+  });
+
+  it('matches path parameters and a trailing slash like the router does', async () => {
+    const role = await call(`/api/v1/roles/${crypto.randomUUID()}`, { method: 'PATCH', body: {} });
+    await expectEnvelope(role, 405, 'METHOD_NOT_ALLOWED');
+    expect(role.headers.get('Allow')).toBe('GET, HEAD, PUT, DELETE, OPTIONS');
+    // /users/me is also /users/:id to the router: the union of both.
+    expect((await call('/api/v1/users/me', { method: 'POST', body: {} })).headers.get('Allow')).toBe('GET, HEAD, PUT, PATCH, DELETE, OPTIONS');
+    const slash = await call('/api/v1/auth/register/', { method: 'GET' });
+    expect(slash.status).toBe(405);
+    expect(slash.headers.get('Allow')).toBe('POST, OPTIONS');
+  });
+
+  it('applies to routes outside /api/v1 and answers OPTIONS there with 204 and Allow', async () => {
+    const jwks = await exports.default.fetch(`${BASE}/.well-known/jwks.json`, { method: 'POST' });
+    await expectEnvelope(jwks, 405, 'METHOD_NOT_ALLOWED');
+    expect(jwks.headers.get('Allow')).toBe('GET, HEAD, OPTIONS');
+    const options = await exports.default.fetch(`${BASE}/.well-known/jwks.json`, { method: 'OPTIONS' });
+    expect(options.status).toBe(204);
+    expect(options.headers.get('Allow')).toBe('GET, HEAD, OPTIONS');
   });
 });
 
