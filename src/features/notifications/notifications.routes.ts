@@ -1,4 +1,4 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { users } from '../../db/schema/auth';
 import { audit } from '../../lib/audit';
 import { AppError } from '../../lib/errors';
@@ -7,8 +7,8 @@ import { AUTHENTICATED, defineRoute, permission } from '../../lib/route';
 import { validate } from '../../lib/validation';
 import { guard } from '../../middleware/guard';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
-import { ListQuery, NotificationIdParams, NotificationPage, NotifyInput, ReadAllResponse, SendResponse, UserIdParams } from './notifications.schemas';
-import { listNotifications, markAllRead, markRead, notify } from './notifications.service';
+import { ListQuery, NotificationIdParams, NotificationPage, ReadAllResponse, SendNotificationBody, SendResponse, UserIdParams } from './notifications.schemas';
+import { listNotifications, markAllRead, markRead, sendToUser } from './notifications.service';
 
 const listRoute = defineRoute({
   method: 'get',
@@ -56,11 +56,12 @@ const sendRoute = defineRoute({
   tags: ['notifications'],
   access: permission('notifications:write'),
   rateLimit: 'expensive',
-  request: { body: NotifyInput },
+  request: { body: SendNotificationBody },
   responses: {
     202: { description: 'Recorded as queued (or the existing records for a reused idempotency key)', schema: SendResponse },
-    400: { description: 'Invalid input', schema: ErrorResponse },
-    404: { description: 'Unknown user', schema: ErrorResponse },
+    400: { description: 'Invalid input (also category `security`: those notices come from the system only)', schema: ErrorResponse },
+    404: { description: 'Unknown or deleted user', schema: ErrorResponse },
+    422: { description: "`to.email` / `to.phone` is not the user's own address", schema: ErrorResponse },
   },
 });
 
@@ -82,11 +83,9 @@ export const notificationsRoutes = factory
     if (!exists) throw new AppError(404, 'NOT_FOUND');
     return c.json(await listNotifications(c.var.db, userId, c.req.valid('query')));
   })
-  .post(sendRoute.path, guard(sendRoute), validate('json', NotifyInput), async (c) => {
+  .post(sendRoute.path, guard(sendRoute), validate('json', SendNotificationBody), async (c) => {
     const input = c.req.valid('json');
-    const target = await c.var.db.auth.select({ id: users.id }).from(users).where(and(eq(users.publicId, input.userId), isNull(users.deletedAt))).get();
-    if (!target) throw new AppError(404, 'NOT_FOUND');
-    const result = await notify({ db: c.var.db, env: c.env }, input);
+    const result = await sendToUser({ db: c.var.db, env: c.env }, input);
     audit(c, { action: 'notification.send', outcome: 'success', targetId: input.userId, details: { channels: input.channels, kind: input.kind, category: input.category } });
     return c.json(result, 202);
   });

@@ -3,14 +3,15 @@ import type { BatchItem } from 'drizzle-orm/batch';
 import { uuidv7 } from 'uuidv7';
 import * as z from 'zod/mini';
 import type { Databases } from '../../db/client';
-import { notifications, type NotificationChannel, type NotificationStatus } from '../../db/schema/app';
+import { notifications, smsConsents, type NotificationChannel, type NotificationStatus } from '../../db/schema/app';
+import { users } from '../../db/schema/auth';
 import { sha256Hex } from '../../lib/crypto';
-import { AppError } from '../../lib/errors';
+import { AppError, type ErrorDetail } from '../../lib/errors';
 import { log, maskEmail } from '../../lib/log';
 import { encodeCursor, type CursorData, type Page } from '../../lib/pagination';
 import { issuesToDetails } from '../../lib/validation';
 import type { NotificationMessage } from '../../queues/notification-message';
-import { NotifyInput, type NotificationView } from './notifications.schemas';
+import { NotifyInput, type NotificationView, type SendNotificationBody } from './notifications.schemas';
 
 export interface NotifyDeps {
   db: Databases;
@@ -139,6 +140,31 @@ export async function notify(deps: NotifyDeps, input: z.input<typeof NotifyInput
     }
   }
   return { notifications: prepared.map((p) => ({ id: p.id, channel: p.channel, status: p.created ? 'queued' : p.status, duplicate: !p.created })) };
+}
+
+/**
+ * The operator route's send (`POST /notifications`): only to an existing, non-deleted user, and
+ * only at that user's own addresses, so the API is no relay to arbitrary inboxes or phones.
+ * `to.email` must be the account's email (or left out: the consumer uses the account's);
+ * `to.phone` a number the user recorded themselves (their SMS consent). Else 422, per field.
+ */
+export async function sendToUser(deps: NotifyDeps, input: SendNotificationBody): Promise<NotifyResult> {
+  const target = await deps.db.auth.select({ email: users.email }).from(users).where(and(eq(users.publicId, input.userId), isNull(users.deletedAt))).get();
+  if (!target) throw new AppError(404, 'NOT_FOUND');
+  const details: ErrorDetail[] = [];
+  if (input.to?.email !== undefined && input.to.email.toLowerCase() !== target.email.toLowerCase()) {
+    details.push({ field: 'to.email', message: "Not the user's own email address (leave it out to use the account's)" });
+  }
+  if (input.to?.phone !== undefined) {
+    const own = await deps.db.app
+      .select({ id: smsConsents.id })
+      .from(smsConsents)
+      .where(and(eq(smsConsents.phone, input.to.phone), eq(smsConsents.userPublicId, input.userId)))
+      .get();
+    if (!own) details.push({ field: 'to.phone', message: 'Not a phone number this user has recorded' });
+  }
+  if (details.length > 0) throw new AppError(422, 'BUSINESS_RULE', { message: "Notifications go only to the user's own addresses", details });
+  return notify(deps, input);
 }
 
 type Row = typeof notifications.$inferSelect;

@@ -2,7 +2,8 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { call, json } from '../../helpers/api';
 import { errorCode, registerAdmin } from '../../helpers/users';
-import { emailInput, prepared, registerQuietUser as registerUser, smsConsentCode } from './notification-helpers';
+import { notify } from '../../../src/features/notifications/notifications.service';
+import { db, emailInput, prepared, registerQuietUser as registerUser, smsConsentCode } from './notification-helpers';
 
 interface View {
   id: string;
@@ -115,6 +116,63 @@ describe('notifications API', () => {
     const invalid = await call('/api/v1/notifications', { token: admin.accessToken, body: { ...body, content: { title: 'a\nb', body: '' } } });
     expect(invalid.status).toBe(400);
     expect((await json<{ error: { details: { field: string }[] } }>(invalid)).error.details.map((d) => d.field)).toEqual(['content.title', 'content.body']);
+  });
+});
+
+describe('operator send: no relay, no forged security notices', () => {
+  const send = (token: string, body: Record<string, unknown>) => call('/api/v1/notifications', { token, body });
+  const base = (userId: string) => ({ userId, channels: ['email'], category: 'transactional', kind: 'ops.notice', content: { title: 'Hello', body: 'Hi' } });
+  const recorded = (userId: string) => env.APP_DB.prepare('SELECT count(*) AS n FROM notifications WHERE user_public_id = ?1').bind(userId).first<number>('n');
+
+  it('refuses category security from the API with 400, while business code still sends it through notify()', async () => {
+    const [admin, user] = [await registerAdmin(), await registerUser()];
+    const res = await send(admin.accessToken, { ...base(user.user.id), category: 'security', kind: 'auth.password_reset' });
+    expect(res.status).toBe(400);
+    expect((await json<{ error: { details: { field: string; message: string }[] } }>(res)).error.details).toEqual([
+      { field: 'category', message: 'Expected transactional or marketing (security notices are sent by the system only)' },
+    ]);
+    expect(await recorded(user.user.id)).toBe(0);
+    const internal = await notify({ db: db(), env }, { ...base(user.user.id), category: 'security', kind: 'auth.test_notice', channels: ['email'] });
+    expect(internal.notifications).toEqual([expect.objectContaining({ channel: 'email', status: 'queued', duplicate: false })]);
+  });
+
+  it("sends only to the user's own email: another address is 422, the own one (any case) or none is accepted", async () => {
+    const [admin, user] = [await registerAdmin(), await registerUser()];
+    const relay = await send(admin.accessToken, { ...base(user.user.id), to: { email: 'victim@example.org' } });
+    expect(relay.status).toBe(422);
+    const body = await json<{ error: { code: string; details: { field: string }[] } }>(relay);
+    expect(body.error.code).toBe('BUSINESS_RULE');
+    expect(body.error.details.map((d) => d.field)).toEqual(['to.email']);
+    expect(await recorded(user.user.id)).toBe(0);
+    expect((await send(admin.accessToken, { ...base(user.user.id), to: { email: user.email.toUpperCase() } })).status).toBe(202);
+    expect((await send(admin.accessToken, base(user.user.id))).status).toBe(202);
+  });
+
+  it('sends SMS only to a number the user recorded, never to another user’s or an arbitrary one', async () => {
+    const [admin, user, other] = [await registerAdmin(), await registerUser(), await registerUser()];
+    const consent = (userId: string, phone: string) =>
+      env.APP_DB.prepare("INSERT INTO sms_consents (public_id, created_at, updated_at, user_public_id, phone, source) VALUES (?1, 0, 0, ?2, ?3, 'api')").bind(crypto.randomUUID(), userId, phone).run();
+    const own = `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
+    const theirs = `+1556${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
+    await consent(user.user.id, own);
+    await consent(other.user.id, theirs);
+    const sms = (phone: string) => send(admin.accessToken, { ...base(user.user.id), channels: ['sms_transactional'], to: { phone } });
+    for (const phone of ['+15550000000', theirs]) {
+      const res = await sms(phone);
+      expect(res.status, phone).toBe(422);
+      expect((await json<{ error: { details: { field: string }[] } }>(res)).error.details.map((d) => d.field)).toEqual(['to.phone']);
+    }
+    const both = await send(admin.accessToken, { ...base(user.user.id), channels: ['email', 'sms_transactional'], to: { email: 'x@example.org', phone: theirs } });
+    expect((await json<{ error: { details: { field: string }[] } }>(both)).error.details.map((d) => d.field)).toEqual(['to.email', 'to.phone']);
+    expect(await recorded(user.user.id)).toBe(0);
+    expect((await sms(own)).status).toBe(202);
+  });
+
+  it('refuses a soft-deleted user with 404', async () => {
+    const [admin, user] = [await registerAdmin(), await registerUser()];
+    await env.AUTH_DB.prepare('UPDATE users SET deleted_at = ?1 WHERE public_id = ?2').bind(Date.now(), user.user.id).run();
+    expect((await send(admin.accessToken, base(user.user.id))).status).toBe(404);
+    expect(await recorded(user.user.id)).toBe(0);
   });
 });
 
