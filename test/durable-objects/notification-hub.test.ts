@@ -1,8 +1,8 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { CLOSE_REAUTH, CLOSE_TOO_MANY, MAX_SOCKETS_PER_USER, type NotificationHub, type SocketAttachment } from '../../src/durable-objects/notification-hub';
-import { call, json, registerUser, type TokenPair } from '../helpers/api';
+import { CLOSE_REAUTH, CLOSE_SESSION_ENDED, CLOSE_TOO_MANY, MAX_SOCKETS_PER_USER, type NotificationHub, type SocketAttachment } from '../../src/durable-objects/notification-hub';
+import { call, freshIp, json, registerUser, type TokenPair } from '../helpers/api';
 import { consume, emailInput, prepared, record } from '../features/notifications/notification-helpers';
 
 async function ticket(user: TokenPair): Promise<{ ticket: string; url: string }> {
@@ -117,6 +117,22 @@ describe('NotificationHub (live in-app notifications over WebSocket)', () => {
     });
     expect(await runDurableObjectAlarm(hub(user.user.id))).toBe(true);
     await eventually(() => closes.includes(CLOSE_REAUTH));
+  });
+
+  it('closes the socket of a revoked or logged-out session at once (4003), and only that one', async () => {
+    const user = await registerUser();
+    const laptop = await json<TokenPair>(await call('/api/v1/auth/login', { body: { email: user.email, password: user.password }, ip: freshIp() }));
+    const [phoneSocket, laptopSocket] = [await open(user), await open(laptop)];
+    const sid = (JSON.parse(atob(user.accessToken.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { sid: string }).sid;
+    expect((await call(`/api/v1/auth/sessions/${sid}`, { method: 'DELETE', token: laptop.accessToken })).status).toBe(204);
+    await eventually(() => phoneSocket.closes.includes(CLOSE_SESSION_ENDED));
+    expect(laptopSocket.closes).toEqual([]);
+    // The laptop's feed still works after the phone's session ended.
+    expect(await hub(user.user.id).publish({ type: 'notification', id: 'x', kind: 'k', category: 'transactional', title: 't', body: 'b', data: null })).toBe(1);
+    await eventually(() => laptopSocket.messages.length === 1);
+    expect((await call('/api/v1/auth/logout', { method: 'POST', token: laptop.accessToken })).status).toBe(204);
+    await eventually(() => laptopSocket.closes.includes(CLOSE_SESSION_ENDED));
+    expect(phoneSocket.closes).toEqual([CLOSE_SESSION_ENDED]);
   });
 
   it(`keeps at most ${MAX_SOCKETS_PER_USER} sockets per user, closing the oldest`, async () => {
