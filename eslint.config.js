@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.wrangler/', 'worker-configuration.d.ts', 'migrations/', 'bench/.tmp/', 'dist/'] },
+  { ignores: ['node_modules/', '.wrangler/', 'worker-configuration.d.ts', 'migrations/', 'bench/.tmp/', 'dist/', 'public/docs/scalar.standalone.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,6 +15,7 @@ export default tseslint.config(
       ],
     },
   },
+  { files: ['public/**/*.js'], languageOptions: { globals: { window: 'readonly', document: 'readonly' } } },
   {
     files: ['scripts/**/*.mjs', 'bench/**/*.mjs', '.ci/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', TextEncoder: 'readonly', WebAssembly: 'readonly', performance: 'readonly', AbortSignal: 'readonly' } },

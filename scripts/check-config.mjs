@@ -1,6 +1,8 @@
 // Fails when [env.staging] or [env.production] lacks a binding the top level has: wrangler does not
 // inherit bindings into environments, and a missing one is a production 500 (tempo-apps PR #289).
 // Also checks that every environment has crons and observability set explicitly.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { unstable_readConfig } from 'wrangler';
 
 const KINDS = {
@@ -41,8 +43,29 @@ for (const env of ['staging', 'production']) {
     failures += 1;
   }
 }
+// /docs loads its UI from static assets (works offline, nothing from a CDN): every environment
+// serves public/ with the API in front, and the file is the pinned build public/README.md names.
+for (const env of [undefined, 'staging', 'production']) {
+  const assets = unstable_readConfig({ config: file, env }, { hideWarnings: true }).assets;
+  if (assets?.directory !== './public' || !assets.run_worker_first?.includes?.('/api/*')) {
+    console.error(`[${env ? `env.${env}` : 'top level'}] must serve ./public as assets, with run_worker_first covering /api/*`);
+    failures += 1;
+  }
+}
+const DOCS_UI = 'public/docs/scalar.standalone.js';
+const pin = /`@scalar\/api-reference` \*\*(\d+\.\d+\.\d+)\*\*.*sha256 `([0-9a-f]{64})`/.exec(existsSync('public/README.md') ? readFileSync('public/README.md', 'utf8') : '');
+if (!pin || !existsSync(DOCS_UI)) {
+  console.error(`${DOCS_UI} or its pin (version and sha256 in public/README.md) is missing`);
+  failures += 1;
+} else {
+  const ui = readFileSync(DOCS_UI);
+  if (createHash('sha256').update(ui).digest('hex') !== pin[2] || !ui.includes(`@scalar/api-reference ${pin[1]}`)) {
+    console.error(`${DOCS_UI} is not @scalar/api-reference ${pin[1]} as pinned in public/README.md`);
+    failures += 1;
+  }
+}
 if (failures > 0) {
   console.error(`check-config: ${failures} problem(s)`);
   process.exit(1);
 }
-console.log('check-config: every environment declares every binding');
+console.log('check-config: every environment declares every binding and serves the pinned docs UI');

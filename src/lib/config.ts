@@ -22,6 +22,8 @@ export interface AppConfig {
     registration: RateLimitRule;
     /** Verification-mail resends per account. */
     verifyResend: RateLimitRule;
+    /** Failed X-API-Key / Bearer authentications per client IP; once spent, those requests get 429 before any lookup. */
+    authFailures: RateLimitRule;
   };
   /** A spent refresh token retried within this long, with the session's device token, gets the same pair again. */
   refreshReuseIntervalMs: number;
@@ -30,6 +32,17 @@ export interface AppConfig {
   /** Upstash Redis REST credentials (secrets); when both are set, rate limits use Upstash instead of Durable Objects. */
   upstash: { url: string; token: string } | null;
   retention: { deletedUsersDays: number; logsDays: number; notificationsDays: number };
+  /** API_DOCS: who gets /docs and /api/v1/openapi.json (see src/features/docs/docs.routes.ts). */
+  apiDocs: ApiDocsMode;
+}
+
+export type ApiDocsMode = 'public' | 'admin' | 'off';
+
+/** Unknown or missing: public only in development, else admin (never wider than intended). */
+function apiDocsMode(value: string | undefined, appEnv: string | undefined): ApiDocsMode {
+  const v = value?.trim().toLowerCase();
+  if (v === 'public' || v === 'admin' || v === 'off') return v;
+  return appEnv === 'development' ? 'public' : 'admin';
 }
 
 const cache = new WeakMap<object, AppConfig>();
@@ -38,6 +51,8 @@ const cache = new WeakMap<object, AppConfig>();
 interface OptionalSecrets {
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
+  /** A var not yet declared in wrangler.toml (so not in the generated types): the default applies. */
+  RATE_LIMIT_AUTH_FAILURES?: string;
 }
 
 function upstashCredentials(env: OptionalSecrets): AppConfig['upstash'] {
@@ -81,6 +96,7 @@ export function getConfig(env: Partial<CloudflareBindings>): AppConfig {
       expensive: parseRule(env.RATE_LIMIT_EXPENSIVE, { limit: 10, windowSeconds: 3600 }),
       registration: parseRule(env.RATE_LIMIT_REGISTRATION, { limit: 10, windowSeconds: 3600 }),
       verifyResend: parseRule(env.RATE_LIMIT_VERIFY_RESEND, { limit: 3, windowSeconds: 3600 }),
+      authFailures: parseRule((env as OptionalSecrets).RATE_LIMIT_AUTH_FAILURES, { limit: 20, windowSeconds: 60 }),
     },
     // 0 turns the retry window off (every reuse revokes the family); capped at 60 s.
     refreshReuseIntervalMs: Math.min(60, Math.max(0, Number.parseInt(env.REFRESH_REUSE_INTERVAL ?? '10', 10) || 0)) * 1000,
@@ -92,6 +108,7 @@ export function getConfig(env: Partial<CloudflareBindings>): AppConfig {
       logsDays: int(env.RETENTION_LOGS_DAYS, 90),
       notificationsDays: int(env.RETENTION_NOTIFICATIONS_DAYS, 30),
     },
+    apiDocs: apiDocsMode(env.API_DOCS, env.APP_ENV),
   };
   cache.set(env, config);
   return config;

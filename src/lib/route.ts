@@ -1,5 +1,6 @@
 import type * as z from 'zod/mini';
 import type { Databases } from '../db/client';
+import type { ErrorCode } from './errors';
 import type { Permission } from './permissions';
 
 /**
@@ -25,6 +26,12 @@ export type RateTier = 'auth' | 'registration' | 'resend' | 'anonymous' | 'stand
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodMiniType;
+  /**
+   * Error responses: the `error.code` values this route answers with at this status, beyond the
+   * ones OpenAPI derives from the spec (validation, authentication, permission, rate limit).
+   * Without it, the status's generic code (404 NOT_FOUND, 409 CONFLICT, 422 BUSINESS_RULE …).
+   */
+  codes?: ErrorCode[];
 }
 
 export interface RouteSpec {

@@ -5,7 +5,7 @@ import { AppError, type ErrorDetail } from '../lib/errors';
 import type { AppEnv } from '../lib/factory';
 
 /** Paths a client below the minimum can still reach: to learn the policy, and liveness. */
-const EXEMPT = new Set(['/api/v1/client-versions', '/api/v1/health']);
+export const EXEMPT = new Set(['/api/v1/client-versions', '/api/v1/health']);
 
 /**
  * Client version gate. With `X-Client-Platform` and `X-Client-Version`: below the platform's

@@ -1,6 +1,8 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import '../../src/app';
+import { ErrorResponse } from '../../src/features/docs/common.schemas';
+import { ERROR_CODES } from '../../src/lib/errors';
 import { fullPath, routeRegistry } from '../../src/lib/route';
 import { BASE, json } from '../helpers/api';
 
@@ -9,7 +11,8 @@ interface Doc {
   openapi: string;
   info: { title: string; version: string };
   paths: Record<string, Record<string, Json & { operationId: string; responses: Record<string, Json>; parameters?: Json[] }>>;
-  components: { schemas: Record<string, Json>; securitySchemes: Record<string, Json> };
+  servers?: Json[];
+  components: { schemas: Record<string, Json>; securitySchemes: Record<string, Json>; responses?: Record<string, Json> };
 }
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
@@ -41,6 +44,85 @@ describe('GET /api/v1/openapi.json', () => {
     expect(doc.info.title).toBeTruthy();
     expect(doc.info.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(doc.components.securitySchemes.apiKey).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-API-Key' });
+    expect(doc.servers?.length).toBeGreaterThan(0);
+  });
+
+  it('gives every operation a summary and a success response (101 for the WebSocket upgrade)', async () => {
+    const { doc } = await fetchDoc();
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(String(op.summary ?? '').length, `${method} ${path}`).toBeGreaterThan(0);
+        const statuses = Object.keys(op.responses);
+        const upgrade = statuses.includes('101');
+        expect(upgrade || statuses.some((s) => s.startsWith('2')), `${method} ${path} has no 2xx`).toBe(true);
+      }
+    }
+  });
+
+  it('has no two paths that one concrete URL could match (a parameter pattern must rule the literal out)', async () => {
+    // The guard behind redocly's no-ambiguous-paths, which redocly.yaml turns off for UUID ids.
+    const { doc } = await fetchDoc();
+    const isParam = (s: string) => /^\{.+\}$/.test(s);
+    const patternOf = (path: string, segment: string): RegExp | null => {
+      const p = Object.values(doc.paths[path]!)
+        .flatMap((op) => op.parameters ?? [])
+        .find((x) => x.in === 'path' && `{${String(x.name)}}` === segment) as { schema?: { pattern?: string } } | undefined;
+      return p?.schema?.pattern ? new RegExp(p.schema.pattern) : null;
+    };
+    const paths = Object.keys(doc.paths);
+    const overlaps: string[] = [];
+    for (const [i, a] of paths.entries()) {
+      for (const b of paths.slice(i + 1)) {
+        const sa = a.split('/');
+        const sb = b.split('/');
+        if (sa.length !== sb.length) continue;
+        if (sa.some((x, k) => !isParam(x) && !isParam(sb[k]!) && x !== sb[k])) continue;
+        const crossings = sa.flatMap((x, k) => (isParam(x) !== isParam(sb[k]!) ? [isParam(x) ? { path: a, param: x, literal: sb[k]! } : { path: b, param: sb[k]!, literal: x }] : []));
+        // Ambiguous only when each path has a literal where the other has a parameter.
+        if (!(crossings.some((c) => c.path === a) && crossings.some((c) => c.path === b))) continue;
+        if (!crossings.some((c) => patternOf(c.path, c.param)?.test(c.literal) === false)) overlaps.push(`${a} ~ ${b}`);
+      }
+    }
+    expect(overlaps).toEqual([]);
+  });
+
+  it("documents the error codes of every error response, derived from the route's guard and middleware", async () => {
+    const { doc } = await fetchDoc();
+    const known = Object.keys(ERROR_CODES);
+    const resolve = (r: Json): Json => (typeof r.$ref === 'string' ? (doc.components.responses![r.$ref.split('/').pop()!] as Json) : r);
+    const codesOf = (r: Json): string[] => {
+      const schema = (resolve(r).content as { 'application/json': { schema: { allOf: [Json, { properties: { error: { properties: { code: { enum: string[] } } } } }] } } })['application/json'].schema;
+      expect(schema.allOf[0]).toEqual({ $ref: '#/components/schemas/Error' });
+      return schema.allOf[1].properties.error.properties.code.enum;
+    };
+    for (const spec of routeRegistry) {
+      const label = `${spec.method} ${spec.path}`;
+      const op = doc.paths[openApiPath(fullPath(spec))]![spec.method]!;
+      const codes = (status: number) => codesOf(op.responses[String(status)]!);
+      for (const [status, r] of Object.entries(op.responses)) {
+        if (Number(status) < 400 || (spec.responses[Number(status)]?.schema && spec.responses[Number(status)]!.schema !== ErrorResponse)) continue;
+        const listed = codesOf(r);
+        expect(listed.length, `${label} ${status}`).toBeGreaterThan(0);
+        for (const code of listed) expect(known, `${label} ${status}`).toContain(code);
+        const own = spec.responses[Number(status)];
+        // Codes the route declares, and codes its description names, are all in the enum.
+        const named = (own?.description.match(/\b[A-Z]+(?:_[A-Z]+)+\b/g) ?? []).filter((w) => known.includes(w));
+        for (const code of [...(own?.codes ?? []), ...named]) expect(listed, `${label} ${status}`).toContain(code);
+      }
+      expect(codes(500)).toEqual(['INTERNAL_ERROR']);
+      if (spec.access.kind !== 'public') expect(codes(401), label).toEqual(expect.arrayContaining(['UNAUTHENTICATED', 'INVALID_TOKEN']));
+      if (spec.access.kind === 'permission') expect(codes(403), label).toContain('FORBIDDEN');
+      if ((spec.rateLimit ?? 'standard') !== 'none') expect(codes(429), label).toEqual(['RATE_LIMITED']);
+      if (spec.request?.body) expect(codes(400), label).toContain('VALIDATION_ERROR');
+      if (!spec.absolute && !['/client-versions', '/health'].includes(spec.path)) expect(codes(426), label).toEqual(['UPGRADE_REQUIRED']);
+    }
+    const ops = doc.paths;
+    expect(codesOf(ops['/api/v1/auth/login']!.post!.responses['401']!)).toEqual(['INVALID_CREDENTIALS', 'MFA_REQUIRED', 'INVALID_MFA_CODE']);
+    expect(codesOf(ops['/api/v1/auth/register']!.post!.responses['409']!)).toEqual(['EMAIL_TAKEN']);
+    expect(codesOf(ops['/api/v1/roles/{id}']!.put!.responses['403']!).sort()).toEqual(['FORBIDDEN', 'PERMISSION_CEILING']);
+    expect(codesOf(ops['/api/v1/auth/login']!.post!.responses['503']!)).toEqual(['SERVICE_UNAVAILABLE']);
+    expect(resolve(ops['/api/v1/auth/login']!.post!.responses['429']!).headers).toHaveProperty('Retry-After');
   });
 
   it('lists every route of the registry, and nothing else', async () => {
@@ -66,9 +148,13 @@ describe('GET /api/v1/openapi.json', () => {
       ids.add(op.operationId);
       expect(Object.keys(op.responses).length).toBeGreaterThan(0);
       for (const status of Object.keys(op.responses)) expect(status).toMatch(/^[1-5]\d\d$/);
-      for (const r of Object.values(op.responses)) expect(typeof r.description).toBe('string');
-      if (spec.access.kind === 'public') expect(op.security).toBeUndefined();
-      else expect(op.security).toEqual([{ bearerAuth: [] }]);
+      for (const r of Object.values(op.responses)) {
+        const shared = typeof r.$ref === 'string' ? doc.components.responses?.[r.$ref.replace('#/components/responses/', '')] : r;
+        expect(typeof shared?.description).toBe('string');
+      }
+      // API keys only where a permission is checked: the guard refuses them on self-service routes.
+      const security = { public: [], authenticated: [{ bearerAuth: [] }], permission: [{ bearerAuth: [] }, { apiKey: [] }] }[spec.access.kind];
+      expect(op.security, `${spec.method} ${spec.path}`).toEqual(security);
       if (spec.request?.body) expect(op.requestBody).toMatchObject({ required: true, content: { 'application/json': { schema: expect.any(Object) } } });
     }
   });
@@ -108,7 +194,7 @@ describe('GET /api/v1/openapi.json', () => {
 });
 
 describe('GET /docs', () => {
-  it('serves the Scalar page pointing at the document, with its own CSP', async () => {
+  it('serves the API reference page pointing at the document, with its own CSP', async () => {
     const res = await exports.default.fetch(`${BASE}/docs`);
     expect(res.status).toBe(200);
     expect(res.headers.get('Content-Type')).toMatch(/^text\/html/);

@@ -30,7 +30,7 @@ const registerRoute = defineRoute({
   responses: {
     201: { description: 'Account created; a token pair for its first session', schema: TokenPairResponse },
     400: { description: 'Invalid input (every field at once), or a common password', schema: ErrorResponse },
-    409: { description: 'EMAIL_TAKEN', schema: ErrorResponse },
+    409: { description: 'EMAIL_TAKEN', schema: ErrorResponse, codes: ['EMAIL_TAKEN'] },
     429: { description: 'RATE_LIMITED: too many registrations from this network, or attempts for this email', schema: ErrorResponse },
   },
 });
@@ -47,7 +47,7 @@ const loginRoute = defineRoute({
   request: { body: LoginBody },
   responses: {
     200: { description: 'A token pair for a new session', schema: TokenPairResponse },
-    401: { description: 'INVALID_CREDENTIALS, alike for unknown email, wrong password and locked account; MFA_REQUIRED / INVALID_MFA_CODE after a correct password when two-factor is on', schema: ErrorResponse },
+    401: { description: 'INVALID_CREDENTIALS, alike for unknown email, wrong password and locked account; MFA_REQUIRED / INVALID_MFA_CODE after a correct password when two-factor is on', schema: ErrorResponse, codes: ['INVALID_CREDENTIALS', 'MFA_REQUIRED', 'INVALID_MFA_CODE'] },
   },
 });
 
@@ -61,7 +61,7 @@ const refreshRoute = defineRoute({
   request: { body: RefreshBody },
   responses: {
     200: { description: 'A new pair; the presented refresh token is spent', schema: TokenPairResponse },
-    401: { description: 'INVALID_REFRESH_TOKEN; a spent token also revokes its whole family', schema: ErrorResponse },
+    401: { description: 'INVALID_REFRESH_TOKEN; a spent token also revokes its whole family', schema: ErrorResponse, codes: ['INVALID_REFRESH_TOKEN'] },
   },
 });
 

@@ -71,7 +71,7 @@ const emailChangeRoute = defineRoute({
   responses: {
     202: { description: 'Confirmation sent to the new address; the email changes once confirmed', schema: Accepted },
     400: { description: 'Wrong password, or the same address', schema: ErrorResponse },
-    409: { description: 'EMAIL_TAKEN', schema: ErrorResponse },
+    409: { description: 'EMAIL_TAKEN', schema: ErrorResponse, codes: ['EMAIL_TAKEN'] },
   },
 });
 const emailChangeConfirmRoute = defineRoute({
@@ -82,7 +82,7 @@ const emailChangeConfirmRoute = defineRoute({
   access: PUBLIC,
   rateLimit: 'auth',
   request: { body: VerifyBody },
-  responses: { 204: NoContent, 400: { description: 'Invalid, used or expired token', schema: ErrorResponse }, 409: { description: 'EMAIL_TAKEN meanwhile', schema: ErrorResponse } },
+  responses: { 204: NoContent, 400: { description: 'Invalid, used or expired token', schema: ErrorResponse }, 409: { description: 'EMAIL_TAKEN meanwhile', schema: ErrorResponse, codes: ['EMAIL_TAKEN'] } },
 });
 
 export const recoveryDeps = (c: Context<AppEnv>): service.RecoveryDeps => ({ db: c.var.db, env: c.env, appUrl: c.env.APP_URL ?? 'http://127.0.0.1:8787' });

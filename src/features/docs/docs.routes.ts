@@ -1,8 +1,11 @@
+import type { MiddlewareHandler } from 'hono';
 import * as z from 'zod/mini';
 import { getConfig } from '../../lib/config';
-import { factory } from '../../lib/factory';
-import { defineRoute, PUBLIC } from '../../lib/route';
+import { notFound } from '../../lib/errors';
+import { factory, type AppEnv } from '../../lib/factory';
+import { defineRoute, permission, PUBLIC, type RouteSpec } from '../../lib/route';
 import { guard } from '../../middleware/guard';
+import { ErrorResponse } from './common.schemas';
 import { openApiDocument } from './openapi';
 
 const openApiRoute = defineRoute({
@@ -12,19 +15,37 @@ const openApiRoute = defineRoute({
   tags: ['ops'],
   access: PUBLIC,
   rateLimit: 'none',
-  responses: { 200: { description: 'OpenAPI 3.1 document', schema: z.record(z.string(), z.unknown()) } },
+  responses: {
+    200: { description: 'OpenAPI 3.1 document', schema: z.record(z.string(), z.unknown()) },
+    401: { description: 'API_DOCS is "admin" and the caller is not signed in', schema: ErrorResponse, codes: ['UNAUTHENTICATED', 'INVALID_TOKEN'] },
+    403: { description: 'API_DOCS is "admin" and the caller lacks config:write', schema: ErrorResponse },
+    404: { description: 'API_DOCS is "off"', schema: ErrorResponse },
+  },
 });
 
-// The docs page loads Scalar from its CDN, so it gets its own, wider CSP than the API.
-const DOCS_CSP =
-  "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.scalar.com; font-src https://fonts.scalar.com https://cdn.jsdelivr.net; img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+/**
+ * API_DOCS="admin": the same route behind the permission of the operators who configure the API
+ * (a bearer token or an API key with config:write). Not registered: one route, two guards.
+ */
+const openApiAdminRoute: RouteSpec = { ...openApiRoute, access: permission('config:write') };
 
-export const docsRoutes = factory
-  .createApp()
-  .get(openApiRoute.path, guard(openApiRoute), (c) => {
-    c.header('Cache-Control', 'public, max-age=300');
-    return c.json(openApiDocument(getConfig(c.env).version));
-  });
+/** API_DOCS per request: "public" → the route's own guard, "admin" → `adminSpec`'s (or 404 without one), "off" → 404. */
+function docsGate(publicSpec: RouteSpec, adminSpec?: RouteSpec): MiddlewareHandler<AppEnv> {
+  const asPublic = guard(publicSpec);
+  const asAdmin = adminSpec && guard(adminSpec);
+  return async (c, next) => {
+    const mode = getConfig(c.env).apiDocs;
+    if (mode === 'public') return asPublic(c, next);
+    if (mode === 'admin' && asAdmin) return asAdmin(c, next);
+    throw notFound();
+  };
+}
+
+export const docsRoutes = factory.createApp().get(openApiRoute.path, docsGate(openApiRoute, openApiAdminRoute), (c) => {
+  // Cacheable by anyone only when it is public; otherwise the /api default (no-store) applies.
+  if (getConfig(c.env).apiDocs === 'public') c.header('Cache-Control', 'public, max-age=300');
+  return c.json(openApiDocument(getConfig(c.env).version));
+});
 
 const docsPageRoute = defineRoute({
   method: 'get',
@@ -34,11 +55,29 @@ const docsPageRoute = defineRoute({
   tags: ['ops'],
   access: PUBLIC,
   rateLimit: 'none',
-  responses: { 200: { description: 'HTML page' } },
+  responses: { 200: { description: 'HTML page' }, 404: { description: 'API_DOCS is "off" or "admin"', schema: ErrorResponse } },
 });
 
-// Scalar's standalone build from its CDN (what @scalar/hono-api-reference renders), written out
-// here so the Worker bundle does not carry the middleware: ~1.5 KiB gzip for one static page.
+/**
+ * The UI is a pinned build served as a static asset (public/docs/, see its README): nothing from a
+ * third-party origin, no inline script. Styles may be inline: Scalar injects its stylesheet and
+ * sets element styles at runtime. Fonts are the system's (withDefaultFonts: false).
+ */
+const DOCS_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/** What the page hands to Scalar (read by public/docs/init.js): no telemetry, no remote fonts, no agent, no toolbar of Scalar's cloud services. */
+const SCALAR_CONFIGURATION = {
+  url: '/api/v1/openapi.json',
+  withDefaultFonts: false,
+  telemetry: false,
+  agent: { disabled: true },
+  mcp: { disabled: true },
+  showDeveloperTools: 'never',
+};
+
+const attribute = (value: unknown) => JSON.stringify(value).replace(/&/g, '&amp;').replace(/'/g, '&#39;').replace(/</g, '&lt;');
+
 const DOCS_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -47,14 +86,17 @@ const DOCS_HTML = `<!doctype html>
 <title>app-ubr API</title>
 </head>
 <body>
-<div id="app"></div>
-<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
-<script>Scalar.createApiReference('#app', { url: '/api/v1/openapi.json' })</script>
+<div id="app" data-configuration='${attribute(SCALAR_CONFIGURATION)}'></div>
+<script src="/docs/scalar.standalone.js"></script>
+<script src="/docs/init.js"></script>
 </body>
 </html>`;
 
-/** `/docs` sits outside /api/v1 (an HTML page, not an API route). */
-export const docsPage = factory.createApp().get(docsPageRoute.path, guard(docsPageRoute), (c) => {
+/**
+ * `/docs` sits outside /api/v1 (an HTML page, not an API route). Under API_DOCS="admin" it is a
+ * 404 too: the page loads the document without credentials, so it could only show an error.
+ */
+export const docsPage = factory.createApp().get(docsPageRoute.path, docsGate(docsPageRoute), (c) => {
   c.header('Content-Security-Policy', DOCS_CSP);
   c.header('Cache-Control', 'public, max-age=300');
   return c.html(DOCS_HTML);

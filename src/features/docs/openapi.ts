@@ -1,10 +1,59 @@
 import * as z from 'zod/mini';
+import { ERROR_CODES, type ErrorCode } from '../../lib/errors';
 import { fullPath, routeRegistry, type RouteSpec } from '../../lib/route';
+import { EXEMPT as CLIENT_VERSION_EXEMPT } from '../../middleware/client-version';
+import { ErrorResponse } from './common.schemas';
 
 type Json = Record<string, unknown>;
 
+/** The code an error status carries when the route names none (the same map as app.onError). */
+const DEFAULT_CODE: Partial<Record<number, ErrorCode>> = {
+  400: 'VALIDATION_ERROR',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'BUSINESS_RULE',
+  426: 'UPGRADE_REQUIRED',
+  429: 'RATE_LIMITED',
+  500: 'INTERNAL_ERROR',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+/** API keys are for service calls on permission routes; the guard refuses them anywhere else. */
+const SECURITY: Record<RouteSpec['access']['kind'], Json[]> = {
+  public: [],
+  authenticated: [{ bearerAuth: [] }],
+  permission: [{ bearerAuth: [] }, { apiKey: [] }],
+};
+
+const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } } };
+
+/**
+ * `z.record(z.enum([...]), v)` becomes `propertyNames` + `required` without `properties`, which
+ * linters read as required properties that are never defined: spell the keys out instead.
+ */
+function spellOutEnumRecords(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const v of node) spellOutEnumRecords(v);
+    return;
+  }
+  if (!node || typeof node !== 'object') return;
+  const o = node as Json;
+  const keys = (o.propertyNames as { enum?: unknown[] } | undefined)?.enum;
+  if (!o.properties && Array.isArray(keys) && keys.every((k) => typeof k === 'string') && o.additionalProperties && typeof o.additionalProperties === 'object') {
+    o.properties = Object.fromEntries(keys.map((k) => [k, o.additionalProperties]));
+    o.additionalProperties = false;
+    delete o.propertyNames;
+  }
+  for (const v of Object.values(o)) spellOutEnumRecords(v);
+}
+
 function schemaOf(schema: z.ZodMiniType, io: 'input' | 'output'): Json {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
+  spellOutEnumRecords(rest);
   return rest;
 }
 
@@ -23,15 +72,87 @@ function parameters(spec: RouteSpec): Json[] {
   return out;
 }
 
-function operation(spec: RouteSpec): Json {
+/**
+ * The codes every route answers with because of the middleware in front of its handler, by
+ * status: the /api/* stack (client-version gate, JSON body limits), the guard (authentication,
+ * permission, ownership), the rate limiter (429; the auth tier fails closed with a 503) and
+ * app.onError (transient storage → 503, anything else → 500).
+ */
+function derivedErrorCodes(spec: RouteSpec): Map<number, ErrorCode[]> {
+  const out = new Map<number, ErrorCode[]>();
+  const add = (status: number, ...codes: ErrorCode[]) => out.set(status, [...(out.get(status) ?? []), ...codes]);
+  const api = !spec.absolute;
+  const tier = spec.rateLimit ?? (spec.access.kind === 'public' ? 'anonymous' : 'standard');
+  // Malformed X-Client-* headers are a 400 on every /api route, whatever its own input.
+  if (api || spec.request?.body || spec.request?.query || spec.request?.params) add(400, 'VALIDATION_ERROR');
+  if (spec.access.kind !== 'public') add(401, 'UNAUTHENTICATED', 'INVALID_TOKEN');
+  if (spec.access.kind === 'permission') {
+    add(403, 'FORBIDDEN');
+    // A user who is neither the owner nor allowed learns nothing about the resource.
+    if (spec.access.ownerParam) add(404, 'NOT_FOUND');
+  }
+  if (spec.request?.body) {
+    add(413, 'PAYLOAD_TOO_LARGE');
+    add(415, 'UNSUPPORTED_MEDIA_TYPE');
+  }
+  if (api && !CLIENT_VERSION_EXEMPT.has(fullPath(spec))) add(426, 'UPGRADE_REQUIRED');
+  if (tier !== 'none') add(429, 'RATE_LIMITED');
+  // /api routes read storage before the handler (client-version policy); limited routes call the limiter.
+  if (api || tier !== 'none') add(503, 'SERVICE_UNAVAILABLE');
+  add(500, 'INTERNAL_ERROR');
+  return out;
+}
+
+function errorResponse(description: string, codes: ErrorCode[], status: number): Json {
+  const schema = {
+    allOf: [{ $ref: '#/components/schemas/Error' }, { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string', enum: codes } } } } }],
+  };
+  return { description, ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : {}), content: { 'application/json': { schema } } };
+}
+
+const pascal = (code: string) => code.toLowerCase().replace(/(^|_)([a-z])/g, (_, _sep: string, ch: string) => ch.toUpperCase());
+
+interface ErrorResponseDoc {
+  description: string;
+  codes: ErrorCode[];
+  /** Derived only (no words of the route's own): one shared `components.responses` entry. */
+  shared: boolean;
+}
+
+/** Every error response of an operation, with the `error.code` values it can carry. */
+function errorResponses(spec: RouteSpec): Map<number, ErrorResponseDoc | null> {
+  const out = new Map<number, ErrorResponseDoc | null>();
+  const derived = derivedErrorCodes(spec);
+  for (const [key, r] of Object.entries(spec.responses)) {
+    const status = Number(key);
+    if (status < 400) continue;
+    // A route's own body for an error status (health's 503 report) is not the error envelope.
+    if (r.schema && r.schema !== ErrorResponse) {
+      out.set(status, null);
+      continue;
+    }
+    const fallback = DEFAULT_CODE[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'VALIDATION_ERROR');
+    out.set(status, { description: r.description, codes: [...new Set([...(derived.get(status) ?? []), ...(r.codes ?? [fallback])])], shared: false });
+  }
+  for (const [status, codes] of derived) {
+    if (!out.has(status)) out.set(status, { description: codes.map((c) => `${c}: ${ERROR_CODES[c]}`).join('; '), codes: [...new Set(codes)], shared: true });
+  }
+  return out;
+}
+
+function operationId(spec: RouteSpec): string {
+  return `${spec.method}${spec.path.replace(/[^A-Za-z0-9]+(.)?/g, (_, ch: string | undefined) => (ch ? ch.toUpperCase() : ''))}`;
+}
+
+function operation(spec: RouteSpec, shared: Json): Json {
   const op: Json = {
     summary: spec.summary,
     tags: spec.tags,
-    operationId: `${spec.method}${spec.path.replace(/[^A-Za-z0-9]+(.)?/g, (_, ch: string | undefined) => (ch ? ch.toUpperCase() : ''))}`,
+    operationId: operationId(spec),
+    security: SECURITY[spec.access.kind],
     'x-access': spec.access,
     'x-rate-limit-tier': spec.rateLimit ?? (spec.access.kind === 'public' ? 'anonymous' : 'standard'),
   };
-  if (spec.access.kind !== 'public') op.security = [{ bearerAuth: [] }];
   const params = parameters(spec);
   if (params.length > 0) op.parameters = params;
   if (spec.request?.body) {
@@ -41,12 +162,16 @@ function operation(spec: RouteSpec): Json {
   for (const [status, r] of Object.entries(spec.responses)) {
     responses[status] = r.schema ? { description: r.description, content: { 'application/json': { schema: schemaOf(r.schema, 'output') } } } : { description: r.description };
   }
-  const common: Record<string, string> = { '400': 'VALIDATION_ERROR', '429': 'RATE_LIMITED (with Retry-After)', '500': 'INTERNAL_ERROR' };
-  if (spec.access.kind !== 'public') common['401'] = 'UNAUTHENTICATED / INVALID_TOKEN';
-  if (spec.access.kind === 'permission') common['403'] = 'FORBIDDEN';
-  if (spec.request?.body) Object.assign(common, { '413': 'PAYLOAD_TOO_LARGE', '415': 'UNSUPPORTED_MEDIA_TYPE' });
-  for (const [status, description] of Object.entries(common)) {
-    responses[status] ??= { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  for (const [status, error] of errorResponses(spec)) {
+    if (!error) continue;
+    if (!error.shared) {
+      responses[status] = errorResponse(error.description, error.codes, status);
+      continue;
+    }
+    // The same few (500, 503, 429, 401 …) on nearly every operation: written once, referenced.
+    const name = error.codes.map(pascal).join('Or');
+    shared[name] ??= errorResponse(error.description, error.codes, status);
+    responses[status] = { $ref: `#/components/responses/${name}` };
   }
   op.responses = responses;
   return op;
@@ -58,22 +183,29 @@ let cached: Json | undefined;
 export function openApiDocument(version: string): Json {
   if (cached) return cached;
   const paths: Record<string, Json> = {};
+  const responses: Json = {};
   for (const spec of routeRegistry) {
     const path = fullPath(spec).replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-    (paths[path] ??= {})[spec.method] = operation(spec);
+    (paths[path] ??= {})[spec.method] = operation(spec, responses);
   }
   cached = {
     openapi: '3.1.0',
     info: {
       title: 'app-ubr API',
       version,
-      description: 'Accounts, authentication, authorization, audit and notifications at the edge. Errors always use the `Error` envelope.',
+      description:
+        'Accounts, authentication, authorization, audit and notifications at the edge. Errors always use the `Error` envelope; each error response lists the `error.code` values it can carry.',
     },
-    servers: [{ url: '/' }],
+    servers: [{ url: '/', description: 'This deployment' }],
     paths,
     components: {
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      responses,
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from POST /api/v1/auth/login (15 min)' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Service-to-service key; accepted only by routes that check a permission, refused by self-service routes' },
+      },
       schemas: {
+        ErrorCode: { type: 'string', enum: Object.keys(ERROR_CODES) },
         Error: {
           type: 'object',
           required: ['error'],
@@ -82,9 +214,9 @@ export function openApiDocument(version: string): Json {
               type: 'object',
               required: ['code', 'message', 'requestId'],
               properties: {
-                code: { type: 'string' },
+                code: { $ref: '#/components/schemas/ErrorCode' },
                 message: { type: 'string' },
-                details: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+                details: { type: 'array', items: { type: 'object', required: ['field', 'message'], properties: { field: { type: 'string' }, message: { type: 'string' } } } },
                 requestId: { type: 'string' },
               },
             },

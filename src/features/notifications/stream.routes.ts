@@ -31,7 +31,7 @@ const streamRoute = defineRoute({
   responses: {
     101: { description: 'Switching protocols' },
     400: { description: 'Not a WebSocket upgrade, or malformed ticket', schema: ErrorResponse },
-    401: { description: 'Unknown, used or expired ticket', schema: ErrorResponse },
+    401: { description: 'Unknown, used or expired ticket', schema: ErrorResponse, codes: ['INVALID_TOKEN'] },
     403: { description: 'Origin not allowed', schema: ErrorResponse },
   },
 });

@@ -10,7 +10,7 @@ import * as service from './roles.service';
 
 const notFound = { description: 'No such role', schema: ErrorResponse };
 const conflict = { description: 'A role with this name already exists', schema: ErrorResponse };
-const ceiling = { description: 'PERMISSION_CEILING: a permission the caller lacks, a role the caller holds, or the admin role', schema: ErrorResponse };
+const ceiling = { description: 'PERMISSION_CEILING: a permission the caller lacks, a role the caller holds, or the admin role', schema: ErrorResponse, codes: ['PERMISSION_CEILING' as const] };
 
 const listRoute = defineRoute({
   method: 'get',

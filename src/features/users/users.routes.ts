@@ -28,7 +28,7 @@ import {
 import { loadProfiles, loadUserView, readProfileName, toUserView } from './users.service';
 
 const notFound = { description: 'No such user, or not visible to the caller', schema: ErrorResponse };
-const ceiling = { description: 'PERMISSION_CEILING: the user holds permissions the caller lacks', schema: ErrorResponse };
+const ceiling = { description: 'PERMISSION_CEILING: the user holds permissions the caller lacks', schema: ErrorResponse, codes: ['PERMISSION_CEILING' as const] };
 
 const meRoute = defineRoute({
   method: 'get',
@@ -68,7 +68,7 @@ const putRoute = defineRoute({
   tags: ['users'],
   access: permission('users:write', 'id'),
   request: { params: UserIdParams, body: UserUpdateBody },
-  responses: { 200: { description: 'The updated user', schema: UserResponse }, 403: ceiling, 404: notFound, 409: { description: 'EMAIL_TAKEN', schema: ErrorResponse } },
+  responses: { 200: { description: 'The updated user', schema: UserResponse }, 403: ceiling, 404: notFound, 409: { description: 'EMAIL_TAKEN', schema: ErrorResponse, codes: ['EMAIL_TAKEN'] } },
 });
 
 const patchRoute = defineRoute({
@@ -78,7 +78,7 @@ const patchRoute = defineRoute({
   tags: ['users'],
   access: permission('users:write', 'id'),
   request: { params: UserIdParams, body: UserPatchBody },
-  responses: { 200: { description: 'The updated user', schema: UserResponse }, 403: ceiling, 404: notFound, 409: { description: 'EMAIL_TAKEN', schema: ErrorResponse } },
+  responses: { 200: { description: 'The updated user', schema: UserResponse }, 403: ceiling, 404: notFound, 409: { description: 'EMAIL_TAKEN', schema: ErrorResponse, codes: ['EMAIL_TAKEN'] } },
 });
 
 const deleteRoute = defineRoute({
@@ -108,7 +108,7 @@ const grantRoute = defineRoute({
   tags: ['roles'],
   access: permission('roles:write'),
   request: { params: UserRoleParams },
-  responses: { 200: { description: 'The user with its roles', schema: UserResponse }, 403: { description: 'FORBIDDEN: own roles; PERMISSION_CEILING: a role beyond the caller, the admin role, or a more privileged user', schema: ErrorResponse }, 404: notFound },
+  responses: { 200: { description: 'The user with its roles', schema: UserResponse }, 403: { description: 'FORBIDDEN: own roles; PERMISSION_CEILING: a role beyond the caller, the admin role, or a more privileged user', schema: ErrorResponse, codes: ['FORBIDDEN', 'PERMISSION_CEILING'] }, 404: notFound },
 });
 
 const revokeRoute = defineRoute({
@@ -118,7 +118,7 @@ const revokeRoute = defineRoute({
   tags: ['roles'],
   access: permission('roles:write'),
   request: { params: UserRoleParams },
-  responses: { 204: NoContent, 403: { description: 'FORBIDDEN: own roles; PERMISSION_CEILING: a role beyond the caller, the admin role, or a more privileged user', schema: ErrorResponse }, 404: notFound, 422: { description: 'Last admin', schema: ErrorResponse } },
+  responses: { 204: NoContent, 403: { description: 'FORBIDDEN: own roles; PERMISSION_CEILING: a role beyond the caller, the admin role, or a more privileged user', schema: ErrorResponse, codes: ['FORBIDDEN', 'PERMISSION_CEILING'] }, 404: notFound, 422: { description: 'Last admin', schema: ErrorResponse } },
 });
 
 /** Self-service callers get the narrow schema; holders of users:write the admin one. */
