@@ -9,6 +9,7 @@ import { cleanupNotifications, failStaleNotifications } from './notifications.jo
 import { cleanupOneTimeTokens } from './one-time-tokens.job';
 import { cleanupOrphanProfiles } from './orphan-profiles.job';
 import { cleanupSessions } from './sessions.job';
+import { cleanupTwilioInbound } from './twilio-inbound.job';
 
 /** Every job, by the name it logs under. Each is bounded per run, idempotent and safe with traffic. */
 export const JOBS = {
@@ -20,11 +21,12 @@ export const JOBS = {
   auditLogs: cleanupAuditLogs,
   notifications: cleanupNotifications,
   staleDevices: cleanupStaleDevices,
+  twilioInbound: cleanupTwilioInbound,
 } satisfies Record<string, Job>;
 export type JobName = keyof typeof JOBS;
 
 const FREQUENT: JobName[] = ['sessions', 'oneTimeTokens', 'staleNotifications'];
-const DAILY: JobName[] = ['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices'];
+const DAILY: JobName[] = ['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices', 'twilioInbound'];
 
 /**
  * Which jobs a trigger runs (crons in wrangler.toml): the 5-minute trigger keeps short-lived

@@ -4,6 +4,7 @@ import { DEVICE_STALE_MS } from '../../src/cron/devices.job';
 import { STALE_AFTER_MS } from '../../src/cron/notifications.job';
 import { ORPHAN_CURSOR_KEY } from '../../src/cron/orphan-profiles.job';
 import { jobsFor } from '../../src/cron/scheduled';
+import { TWILIO_INBOUND_RETENTION_MS } from '../../src/cron/twilio-inbound.job';
 import { count, DAY, runAt, seedUser, trigger } from './cron-helpers';
 
 const DAILY = '17 3 * * *';
@@ -121,9 +122,25 @@ describe('cron: retention and repair jobs', () => {
     expect(await count(env.APP_DB, 'SELECT count(*) AS n FROM devices WHERE user_public_id = ?1', user.publicId)).toBe(1);
   });
 
+  it('forgets inbound Twilio message SIDs after 7 days, keeping younger ones', async () => {
+    const now = Date.now();
+    const row = async (createdAt: number) => {
+      const sid = `SM${crypto.randomUUID().replace(/-/g, '')}`;
+      await env.APP_DB.prepare('INSERT INTO twilio_inbound (public_id, created_at, updated_at, message_sid) VALUES (?1, ?2, ?2, ?3)').bind(crypto.randomUUID(), createdAt, sid).run();
+      return sid;
+    };
+    const old = await row(now - TWILIO_INBOUND_RETENTION_MS - 1000);
+    const young = await row(now - TWILIO_INBOUND_RETENTION_MS + 60_000);
+    const { twilioInbound } = await runAt(DAILY, now);
+    expect(twilioInbound!.affected).toBeGreaterThanOrEqual(1);
+    const left = (sid: string) => count(env.APP_DB, 'SELECT count(*) AS n FROM twilio_inbound WHERE message_sid = ?1', sid);
+    expect(await left(old)).toBe(0);
+    expect(await left(young)).toBe(1);
+  });
+
   it('maps each trigger to its jobs', () => {
     expect(jobsFor('*/5 * * * *')).toEqual(['sessions', 'oneTimeTokens', 'staleNotifications']);
-    expect(jobsFor(DAILY)).toEqual(['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices']);
-    expect(jobsFor('*/15 * * * *')).toHaveLength(8);
+    expect(jobsFor(DAILY)).toEqual(['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices', 'twilioInbound']);
+    expect(jobsFor('*/15 * * * *')).toHaveLength(9);
   });
 });

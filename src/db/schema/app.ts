@@ -154,6 +154,20 @@ export const smsConsentProofs = sqliteTable(
 );
 
 /**
+ * Inbound Twilio messages already applied, by MessageSid. Twilio retries a webhook it got no
+ * answer for, and a captured request stays validly signed: the unique row, inserted before a
+ * STOP/START is applied, makes each message count once. Purged after 7 days by the daily cron.
+ */
+export const twilioInbound = sqliteTable(
+  'twilio_inbound',
+  {
+    ...baseColumns(),
+    messageSid: text().notNull(),
+  },
+  (t) => [uniqueIndex('twilio_inbound_message_sid_uq').on(t.messageSid), index('twilio_inbound_created_at_idx').on(t.createdAt)],
+);
+
+/**
  * Client version policy per platform: below `minVersion` a client gets 426 UPGRADE_REQUIRED,
  * below `latestVersion` a soft-update hint. Read through an isolate + KV cache (≤ 60 s stale).
  */

@@ -16,6 +16,18 @@ async function post(params: Record<string, string>, signature: string | null, bi
   return app.request(URL_, { method: 'POST', headers, body: body.toString() }, bindings);
 }
 
+/** A fresh Twilio message SID (SM + 32 hex digits). */
+function sid(): string {
+  return `SM${crypto.randomUUID().replace(/-/g, '')}`;
+}
+
+/** Posts the params with their valid signature. */
+async function signed(params: Record<string, string>): Promise<Response> {
+  return post(params, await twilioSignature(TOKEN, URL_, new URLSearchParams(params)));
+}
+
+const seen = (messageSid: string) => env.APP_DB.prepare('SELECT count(*) AS n FROM twilio_inbound WHERE message_sid = ?').bind(messageSid).first<number>('n');
+
 async function consent(phone: string) {
   return env.APP_DB.prepare('SELECT promotional_opt_in, transactional_opt_out FROM sms_consents WHERE phone = ?').bind(phone).first<{ promotional_opt_in: number; transactional_opt_out: number }>();
 }
@@ -31,17 +43,17 @@ describe('Twilio inbound SMS webhook', () => {
 
   it('records STOP as an opt-out of every SMS and START lifts it, only with a valid signature', async () => {
     const phone = '+15550001111';
-    const stop = { From: phone, To: '+15559990000', Body: ' stop ' };
+    const stop = { From: phone, To: '+15559990000', Body: ' stop ', MessageSid: sid() };
     expect((await post(stop, await twilioSignature(TOKEN, URL_, new URLSearchParams(stop)))).status).toBe(200);
     expect(await consent(phone)).toMatchObject({ transactional_opt_out: 1, promotional_opt_in: 0 });
-    const start = { From: phone, To: '+15559990000', Body: 'START' };
+    const start = { From: phone, To: '+15559990000', Body: 'START', MessageSid: sid() };
     expect((await post(start, await twilioSignature(TOKEN, URL_, new URLSearchParams(start)))).status).toBe(200);
     expect((await consent(phone))?.transactional_opt_out).toBe(0);
   });
 
   it('refuses a missing, forged or replayed-with-changes signature with 403 and changes nothing', async () => {
     const phone = '+15550002222';
-    const params = { From: phone, Body: 'STOP' };
+    const params = { From: phone, Body: 'STOP', MessageSid: sid() };
     const good = await twilioSignature(TOKEN, URL_, new URLSearchParams(params));
     expect((await post(params, null)).status).toBe(403);
     expect((await post(params, await twilioSignature('wrong-token', URL_, new URLSearchParams(params)))).status).toBe(403);
@@ -49,8 +61,44 @@ describe('Twilio inbound SMS webhook', () => {
     expect(await consent(phone)).toBeNull();
   });
 
+  it('applies each MessageSid once: a replayed, validly signed STOP is acknowledged the same but changes nothing', async () => {
+    const phone = '+15550005555';
+    const stop = { From: phone, To: '+15559990000', Body: 'STOP', MessageSid: sid() };
+    const first = await signed(stop);
+    expect(first.status).toBe(200);
+    const twiml = await first.text();
+    expect((await signed({ From: phone, To: '+15559990000', Body: 'START', MessageSid: sid() })).status).toBe(200);
+    expect((await consent(phone))?.transactional_opt_out).toBe(0);
+    const replay = await signed(stop);
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get('Content-Type')).toMatch(/^text\/xml/);
+    expect(await replay.text()).toBe(twiml);
+    expect((await consent(phone))?.transactional_opt_out).toBe(0);
+    expect(await seen(stop.MessageSid)).toBe(1);
+  });
+
+  it('records a message once when Twilio delivers it several times in parallel', async () => {
+    const phone = '+15550006666';
+    const stop = { From: phone, Body: 'STOP', MessageSid: sid() };
+    const results = await Promise.all(Array.from({ length: 5 }, () => signed(stop)));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(await seen(stop.MessageSid)).toBe(1);
+    expect(await consent(phone)).toMatchObject({ transactional_opt_out: 1 });
+  });
+
+  it('refuses a signed message without a valid MessageSid with 400 and records nothing', async () => {
+    const phone = '+15550007777';
+    const attempts: Record<string, string>[] = [{ From: phone, Body: 'STOP' }, { From: phone, Body: 'STOP', MessageSid: 'SM123' }];
+    for (const params of attempts) {
+      const res = await signed(params);
+      expect(res.status).toBe(400);
+      expect((await res.json<{ error: { details: { field: string }[] } }>()).error.details.map((d) => d.field)).toEqual(['MessageSid']);
+    }
+    expect(await consent(phone)).toBeNull();
+  });
+
   it('is off (404) when Twilio is not configured', async () => {
-    const params = { From: '+15550004444', Body: 'STOP' };
+    const params = { From: '+15550004444', Body: 'STOP', MessageSid: sid() };
     expect((await post(params, 'anything', env)).status).toBe(404);
   });
 });
