@@ -21,7 +21,7 @@ const putRoute = defineRoute({
   tags: ['client-versions'],
   access: permission('config:write'),
   request: { params: PlatformParams, body: PolicyBody },
-  responses: { 200: { description: 'The policy', schema: PolicyResponse } },
+  responses: { 200: { description: 'The policy', schema: PolicyResponse }, 422: { description: 'BUSINESS_RULE: a new platform beyond the 100 that may have a policy', schema: ErrorResponse } },
 });
 const deleteRoute = defineRoute({
   method: 'delete',

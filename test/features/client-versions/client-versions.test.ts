@@ -1,7 +1,9 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { compareVersions } from '../../../src/features/client-versions/client-versions.schemas';
+import { forgetLocalPolicies, KV_KEY, MAX_PLATFORMS } from '../../../src/features/client-versions/client-versions.service';
 import { call, json, registerUser } from '../../helpers/api';
+import { callWithEnv } from '../../helpers/tokens';
 import { errorCode, registerAdmin } from '../../helpers/users';
 
 const client = (platform: string, version: string) => ({ 'X-Client-Platform': platform, 'X-Client-Version': version });
@@ -63,8 +65,62 @@ describe('client version policy', () => {
     expect((await json<{ error: { details: { field: string }[] } }>(bad)).error.details.map((d) => d.field)).toEqual(expect.arrayContaining(['minVersion', 'updateUrl']));
     await call(`/api/v1/client-versions/${platform}`, { method: 'PUT', token: admin.accessToken, body: { minVersion: '1.0', latestVersion: '1.0' } });
     expect((await call('/api/v1/users/me', { token: u.accessToken, headers: client(platform, '0.9') })).status).toBe(426);
-    expect(await env.CACHE.get(`client-version:${platform}`)).toContain('"minVersion":"1.0"');
+    expect(await env.CACHE.get(KV_KEY)).toContain(`"platform":"${platform}","minVersion":"1.0"`);
     expect((await call(`/api/v1/client-versions/${platform}`, { method: 'DELETE', token: admin.accessToken })).status).toBe(204);
     expect((await call('/api/v1/users/me', { token: u.accessToken, headers: client(platform, '0.9') })).status).toBe(200);
+  });
+
+  it('answers unknown platforms from memory: 200 made-up names cost one KV read at most and no D1 read', async () => {
+    const reads = { kv: 0, d1: 0 };
+    const kv = new Proxy(env.CACHE, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (prop === 'get' || prop === 'getWithMetadata') reads.kv += 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const db = new Proxy(env.APP_DB, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (prop === 'prepare' || prop === 'batch' || prop === 'exec') reads.d1 += 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    // The list is in KV (any admin write publishes it); this isolate has forgotten its copy.
+    await call(`/api/v1/client-versions/web-${crypto.randomUUID().slice(0, 6)}`, { method: 'PUT', token: (await registerAdmin()).accessToken, body: { minVersion: '1.0', latestVersion: '1.0' } });
+    forgetLocalPolicies();
+    const names = Array.from({ length: 200 }, () => `x${crypto.randomUUID().replace(/-/g, '').slice(0, 20)}`);
+    const responses = await Promise.all(names.map((p) => callWithEnv({ CACHE: kv, APP_DB: db }, '/api/v1/users/me', { headers: client(p, '1.0.0') })));
+    expect(responses.every((r) => r.status === 401)).toBe(true);
+    expect(reads).toEqual({ kv: 1, d1: 0 });
+
+    // A cold KV costs one D1 read for the whole list, then nothing more.
+    await env.CACHE.delete(KV_KEY);
+    forgetLocalPolicies();
+    reads.kv = 0;
+    for (const p of names.slice(0, 50)) await callWithEnv({ CACHE: kv, APP_DB: db }, '/api/v1/users/me', { headers: client(p, '1.0.0') });
+    expect(reads).toEqual({ kv: 1, d1: 1 });
+  });
+
+  it('caps the number of platforms with a policy, so the cached list stays bounded', async () => {
+    const admin = await registerAdmin();
+    const existing = await json<{ data: unknown[] }>(await call('/api/v1/client-versions'));
+    const prefix = `cap${crypto.randomUUID().slice(0, 4)}`;
+    for (let i = existing.data.length; i < MAX_PLATFORMS; i++) {
+      await env.APP_DB.prepare('INSERT INTO client_versions (public_id, created_at, updated_at, platform, min_version, latest_version) VALUES (?1, 0, 0, ?2, ?3, ?3)').bind(crypto.randomUUID(), `${prefix}-${i}`, '1.0').run();
+    }
+    const refused = await call(`/api/v1/client-versions/${prefix}-new`, { method: 'PUT', token: admin.accessToken, body: { minVersion: '1.0', latestVersion: '1.0' } });
+    expect(refused.status).toBe(422);
+    expect(await errorCode(refused)).toBe('BUSINESS_RULE');
+    // An existing platform can still be changed.
+    const changed = await call(`/api/v1/client-versions/${prefix}-${MAX_PLATFORMS - 1}`, { method: 'PUT', token: admin.accessToken, body: { minVersion: '1.0', latestVersion: '2.0' } });
+    expect(changed.status).toBe(200);
+    await env.APP_DB.prepare("DELETE FROM client_versions WHERE platform LIKE ?1").bind(`${prefix}-%`).run();
   });
 });
