@@ -105,7 +105,7 @@ export async function resolveAuth(c: Context<AppEnv>, onVerified?: (userId: stri
     claims = await verifyAccessToken(ring, { issuer: config.jwtIssuer, audience: config.jwtAudience }, token);
   } catch (err) {
     if (err instanceof InvalidTokenError) {
-      throw new AppError(401, 'INVALID_TOKEN', { reason: err.message, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+      throw new AppError(401, 'INVALID_TOKEN', { reason: err.message, cause: err, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
     }
     throw err;
   }

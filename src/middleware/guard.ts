@@ -4,11 +4,14 @@ import { AppError } from '../lib/errors';
 import type { AppEnv } from '../lib/factory';
 import type { RouteSpec } from '../lib/route';
 import { resolveApiKey } from './api-key-auth';
+import { assertAuthFailureBudget, recordAuthFailure } from './auth-failures';
 import { resolveAuth } from './auth';
 import { rateLimit } from './rate-limit';
 
 /**
- * The route guard built from a route's spec: authentication, then the one permission check,
+ * The route guard built from a route's spec: authentication (credentials from an IP that spent
+ * its auth-failure budget are refused with 429 before any lookup, and each failure spends it:
+ * see auth-failures.ts), then the one permission check,
  * then ownership, then the route's rate-limit tier. Default deny: a spec without an access
  * rule does not type-check, and a route without a spec fails the authorization-matrix test.
  * Callers without the permission get 403, except on routes about one user (`ownerParam`),
@@ -21,6 +24,8 @@ export const guard = (spec: RouteSpec) => {
     const access = spec.access;
     if (access.kind !== 'public') {
       const apiKey = c.req.header('X-API-Key');
+      // An IP that spent its failure budget is refused before any lookup (see auth-failures.ts).
+      if (apiKey !== undefined || c.req.header('Authorization') !== undefined) assertAuthFailureBudget(c);
       // API keys are for service calls on permission routes; self-service routes (logout,
       // sessions, password) need a user's session, and a key never acts as an "owner".
       if (apiKey !== undefined && access.kind !== 'permission') {
@@ -34,7 +39,13 @@ export const guard = (spec: RouteSpec) => {
             c.set('prefetched', pending);
           }
         : undefined;
-      const auth = apiKey !== undefined ? await resolveApiKey(c, apiKey) : await resolveAuth(c, onVerified);
+      let auth;
+      try {
+        auth = apiKey !== undefined ? await resolveApiKey(c, apiKey) : await resolveAuth(c, onVerified);
+      } catch (err) {
+        if (err instanceof AppError && err.status === 401) await recordAuthFailure(c, apiKey !== undefined ? 'apikey' : 'bearer', err);
+        throw err;
+      }
       c.set('auth', auth);
       if (access.kind === 'permission' && !auth.permissions.has(access.permission)) {
         const owner = access.ownerParam && !auth.apiKeyId ? c.req.param(access.ownerParam) : undefined;

@@ -57,5 +57,9 @@ export const AUDIT_ACTIONS = [
   'notification.sms_consent',
   'device.register',
   'device.delete',
+  'mfa.failure',
+  'mfa.recovery_codes_regenerated',
+  'apikey.invalid',
+  'auth.token_invalid',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

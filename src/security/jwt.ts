@@ -84,7 +84,14 @@ export async function signAccessToken(ring: KeyRing, opts: TokenOptions, subject
     .sign(ring.signing.key);
 }
 
-export class InvalidTokenError extends Error {}
+export class InvalidTokenError extends Error {
+  /** A token we signed, only past its lifetime: a client that should refresh, not a guess. */
+  readonly expired: boolean;
+  constructor(message: string, options: { expired?: boolean } = {}) {
+    super(message);
+    this.expired = options.expired ?? false;
+  }
+}
 
 const ALLOWED_HEADER_KEYS = new Set(['alg', 'typ', 'kid']);
 
@@ -123,7 +130,8 @@ export async function verifyAccessToken(ring: KeyRing, opts: TokenOptions, token
   } catch (err) {
     if (err instanceof InvalidTokenError) throw err;
     if (err instanceof joseErrors.JOSEError || err instanceof TypeError || err instanceof SyntaxError) {
-      throw new InvalidTokenError((err as Error).message);
+      // jose checks the signature before the claims: JWTExpired (exp, or iat beyond maxTokenAge) means a genuine token.
+      throw new InvalidTokenError((err as Error).message, { expired: err instanceof joseErrors.JWTExpired });
     }
     throw err;
   }

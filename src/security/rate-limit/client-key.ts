@@ -13,6 +13,7 @@ import type { AppEnv } from '../../lib/factory';
  * | `<tier>:key:<apiKeyId>`      | general tiers        | API key (service calls; hook below)        |
  * | `<tier>:user:<userPublicId>` | general tiers        | signed-in user                            |
  * | `<tier>:ip:<ip>`             | general tiers        | anonymous caller                          |
+ * | `authfail:ip:<ip>`           | failed key/bearer auth | client IP (see middleware/auth-failures.ts) |
  *
  * The client IP comes from `CF-Connecting-IP` only: Cloudflare sets it and strips any
  * client-sent copy; `X-Forwarded-For` is client-controlled and never read.

@@ -4,7 +4,7 @@
 import { exports } from 'cloudflare:workers';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BASE, call, json, registerUser } from '../../helpers/api';
+import { BASE, call, freshIp, json, registerUser } from '../../helpers/api';
 import { b64url, decodeToken, ed25519Signer, flipSignatureBit, forgeToken, fromB64url, generateSigningJwk, hs256Signer, validClaims, validHeader, without } from '../../helpers/tokens';
 
 type Registered = Awaited<ReturnType<typeof registerUser>>;
@@ -12,8 +12,10 @@ let user: Registered;
 let base: { sub: string; sid: string };
 const now = () => Math.floor(Date.now() / 1000);
 
+// A fresh client IP per request: every refused token counts on its IP's auth-failure budget
+// (middleware/auth-failures.ts), and this file sends far more than one IP may in a minute.
 const meWith = (authorization?: string) =>
-  exports.default.fetch(new Request(`${BASE}/api/v1/users/me`, { headers: authorization === undefined ? {} : { Authorization: authorization } }));
+  exports.default.fetch(new Request(`${BASE}/api/v1/users/me`, { headers: { 'CF-Connecting-IP': freshIp(), ...(authorization === undefined ? {} : { Authorization: authorization }) } }));
 
 async function expectInvalidToken(res: Response) {
   expect(res.status).toBe(401);
