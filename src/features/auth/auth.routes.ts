@@ -143,7 +143,9 @@ export const authRoutes = factory
       if (result.reason === 'mfa_invalid') throw new AppError(401, 'INVALID_MFA_CODE');
       throw new AppError(401, 'INVALID_CREDENTIALS');
     }
-    audit(c, { action: 'auth.login', outcome: 'success', actorId: result.userId, targetId: result.userId });
+    audit(c, { action: 'auth.login', outcome: 'success', actorId: result.userId, targetId: result.userId, ...(result.secondFactor ? { details: { secondFactor: result.secondFactor } } : {}) });
+    // A spent recovery code is worth its own event: the owner may have lost the authenticator.
+    if (result.secondFactor === 'recovery_code') audit(c, { action: 'mfa.recovery_code_used', outcome: 'success', actorId: result.userId, targetId: result.userId, details: { operation: 'login' } });
     return c.json(result.pair, 200);
   })
   .post(refreshRoute.path, guard(refreshRoute), validate('json', RefreshBody), async (c) => {

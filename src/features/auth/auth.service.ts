@@ -10,7 +10,7 @@ import { BUILT_IN_ROLES } from '../../lib/permissions';
 import { ACCESS_TOKEN_TTL_SECONDS, getKeyRing, signAccessToken } from '../../security/jwt';
 import { newPasswordRefusal } from '../../security/breached-passwords';
 import { burnPasswordWork, hashPassword, needsRehash, passwordPolicyError, verifyPassword } from '../../security/password';
-import { isMfaEnabled, verifySecondFactor } from '../mfa/mfa.service';
+import { isMfaEnabled, verifySecondFactor, type SecondFactor } from '../mfa/mfa.service';
 import { createUserWithProfile, loadProfiles, loadUserView, requireCurrentPassword, toUserView, userColumns, type UserView } from '../users/users.service';
 
 export interface AuthDeps {
@@ -130,7 +130,8 @@ export async function register(
 }
 
 export type LoginFailure = 'unknown_email' | 'wrong_password' | 'locked' | 'mfa_required' | 'mfa_invalid' | 'device_mismatch';
-export type LoginResult = { ok: true; pair: TokenPair; userId: string } | { ok: false; userId: string | null; reason: LoginFailure };
+/** `secondFactor`: how a two-factor account proved it (a recovery code is audited as such). */
+export type LoginResult = { ok: true; pair: TokenPair; userId: string; secondFactor?: SecondFactor } | { ok: false; userId: string | null; reason: LoginFailure };
 
 /**
  * Password sign-in. `device` is a verified device token for this email (see
@@ -170,10 +171,13 @@ export async function login(
   const locked = !device && row.loginLockedUntil !== null && row.loginLockedUntil.getTime() > now;
   const passwordOk = await verifyPassword(input.password, row.passwordHash);
   let secondFactor: 'ok' | 'missing' | 'invalid' = 'ok';
+  let factorUsed: SecondFactor | undefined;
   if (passwordOk && !locked && (await isMfaEnabled(deps.db, row.id))) {
     if (!input.mfaCode) secondFactor = 'missing';
-    else if (!(await verifySecondFactor({ db: deps.db, encryptionKey: deps.env.MFA_ENCRYPTION_KEY, issuer: '' }, { userInternalId: row.id, userId: row.publicId, email: input.email }, input.mfaCode))) {
-      secondFactor = 'invalid';
+    else {
+      const factor = await verifySecondFactor({ db: deps.db, encryptionKey: deps.env.MFA_ENCRYPTION_KEY, issuer: '' }, { userInternalId: row.id, userId: row.publicId, email: input.email }, input.mfaCode);
+      if (factor) factorUsed = factor;
+      else secondFactor = 'invalid';
     }
   }
   // A missing code is not a failed attempt (the client asks for it next); a wrong one is.
@@ -205,7 +209,7 @@ export async function login(
   // The view comes from the row read above (roles included) plus the profile: no second AUTH_DB read.
   const user = toUserView(row, (await loadProfiles(deps.db, [row.publicId])).get(row.publicId) ?? null);
   const pair = await issueTokens(deps, user, session.publicId, session.token);
-  return { ok: true, pair: { ...pair, deviceToken: issued.token }, userId: row.publicId };
+  return { ok: true, pair: { ...pair, deviceToken: issued.token }, userId: row.publicId, ...(factorUsed ? { secondFactor: factorUsed } : {}) };
 }
 
 export type RefreshResult =

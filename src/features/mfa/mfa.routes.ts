@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { afterResponse } from '../../lib/after-response';
 import { audit } from '../../lib/audit';
+import { AppError } from '../../lib/errors';
 import { getConfig } from '../../lib/config';
 import { factory, type AppEnv } from '../../lib/factory';
 import { AUTHENTICATED, defineRoute } from '../../lib/route';
@@ -81,25 +82,47 @@ async function evictOtherDevices(c: Context<AppEnv>, event: 'mfa_enabled' | 'mfa
   );
 }
 
+/**
+ * Runs a two-factor change; a wrong password or code (the service's 400) is audited as
+ * `mfa.failure` with the operation and which field was wrong, then rethrown unchanged.
+ */
+async function audited<T>(c: Context<AppEnv>, operation: 'setup' | 'enable' | 'disable' | 'recovery_codes', run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof AppError && err.status === 400) {
+      audit(c, { action: 'mfa.failure', outcome: 'failure', targetId: c.var.auth!.userId, details: { operation, field: err.details?.[0]?.field ?? null } });
+    }
+    throw err;
+  }
+}
+
+const recoveryCodeUsed = (c: Context<AppEnv>, operation: string) =>
+  audit(c, { action: 'mfa.recovery_code_used', outcome: 'success', targetId: c.var.auth!.userId, details: { operation } });
+
 export const mfaRoutes = factory
   .createApp()
   .get(statusRoute.path, guard(statusRoute), async (c) => c.json(await service.mfaStatus(c.var.db, c.var.auth!.userInternalId)))
-  .post(setupRoute.path, guard(setupRoute), validate('json', SetupBody), async (c) => c.json(await service.setupTotp(deps(c), c.var.auth!, c.req.valid('json').password)))
+  .post(setupRoute.path, guard(setupRoute), validate('json', SetupBody), async (c) => c.json(await audited(c, 'setup', () => service.setupTotp(deps(c), c.var.auth!, c.req.valid('json').password))))
   .post(enableRoute.path, guard(enableRoute), validate('json', EnableBody), async (c) => {
     const auth = c.var.auth!;
-    const recoveryCodes = await service.enableTotp(deps(c), auth, c.req.valid('json').code);
+    const recoveryCodes = await audited(c, 'enable', () => service.enableTotp(deps(c), auth, c.req.valid('json').code));
     audit(c, { action: 'mfa.enable', outcome: 'success', targetId: auth.userId });
     await evictOtherDevices(c, 'mfa_enabled');
     return c.json({ recoveryCodes });
   })
   .post(disableRoute.path, guard(disableRoute), validate('json', DisableBody), async (c) => {
     const { password, code } = c.req.valid('json');
-    await service.disableTotp(deps(c), c.var.auth!, password, code);
+    const factor = await audited(c, 'disable', () => service.disableTotp(deps(c), c.var.auth!, password, code));
+    if (factor === 'recovery_code') recoveryCodeUsed(c, 'disable');
     audit(c, { action: 'mfa.disable', outcome: 'success', targetId: c.var.auth!.userId });
     await evictOtherDevices(c, 'mfa_disabled');
     return c.body(null, 204);
   })
   .post(recoveryRoute.path, guard(recoveryRoute), validate('json', DisableBody), async (c) => {
     const { password, code } = c.req.valid('json');
-    return c.json({ recoveryCodes: await service.regenerateRecoveryCodes(deps(c), c.var.auth!, password, code) });
+    const { codes, factor } = await audited(c, 'recovery_codes', () => service.regenerateRecoveryCodes(deps(c), c.var.auth!, password, code));
+    if (factor === 'recovery_code') recoveryCodeUsed(c, 'recovery_codes');
+    audit(c, { action: 'mfa.recovery_codes_regenerated', outcome: 'success', targetId: c.var.auth!.userId });
+    return c.json({ recoveryCodes: codes });
   });

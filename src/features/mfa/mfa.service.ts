@@ -83,21 +83,25 @@ export async function enableTotp(deps: MfaDeps, user: MfaUser, code: string): Pr
   return codes;
 }
 
-export async function disableTotp(deps: MfaDeps, user: MfaUser, password: string, code: string): Promise<void> {
+/** Which second factor was used (a recovery code is audited as such). */
+export async function disableTotp(deps: MfaDeps, user: MfaUser, password: string, code: string): Promise<SecondFactor> {
   await requireCurrentPassword(deps.db, user.userInternalId, password);
-  if (!(await verifySecondFactor(deps, user, code))) throw invalidCode();
+  const factor = await verifySecondFactor(deps, user, code);
+  if (!factor) throw invalidCode();
   await deps.db.auth.batch([
     deps.db.auth.delete(mfaTotp).where(eq(mfaTotp.userId, user.userInternalId)),
     deps.db.auth.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, user.userInternalId)),
   ]);
+  return factor;
 }
 
-export async function regenerateRecoveryCodes(deps: MfaDeps, user: MfaUser, password: string, code: string): Promise<string[]> {
+export async function regenerateRecoveryCodes(deps: MfaDeps, user: MfaUser, password: string, code: string): Promise<{ codes: string[]; factor: SecondFactor }> {
   await requireCurrentPassword(deps.db, user.userInternalId, password);
-  if (!(await verifySecondFactor(deps, user, code))) throw invalidCode();
+  const factor = await verifySecondFactor(deps, user, code);
+  if (!factor) throw invalidCode();
   const { codes, statements } = await storeRecoveryCodes(deps, user.userInternalId);
   await deps.db.auth.batch([...statements]);
-  return codes;
+  return { codes, factor };
 }
 
 export async function isMfaEnabled(db: Databases, userInternalId: number): Promise<boolean> {
@@ -105,9 +109,11 @@ export async function isMfaEnabled(db: Databases, userInternalId: number): Promi
   return Boolean(row);
 }
 
-/** A 6-digit TOTP code, or a recovery code (single use). */
-export async function verifySecondFactor(deps: MfaDeps, user: MfaUser, code: string): Promise<boolean> {
-  if (/^\d{6}$/.test(code.trim())) return consumeTotp(deps, user, code.trim(), true);
-  return consumeRecoveryCode(deps, user.userInternalId, code);
+export type SecondFactor = 'totp' | 'recovery_code';
+
+/** A 6-digit TOTP code, or a recovery code (single use): which one was accepted, or false. */
+export async function verifySecondFactor(deps: MfaDeps, user: MfaUser, code: string): Promise<SecondFactor | false> {
+  if (/^\d{6}$/.test(code.trim())) return (await consumeTotp(deps, user, code.trim(), true)) && 'totp';
+  return (await consumeRecoveryCode(deps, user.userInternalId, code)) && 'recovery_code';
 }
 
