@@ -52,7 +52,6 @@ interface OptionalSecrets {
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
   /** A var not yet declared in wrangler.toml (so not in the generated types): the default applies. */
-  RATE_LIMIT_AUTH_FAILURES?: string;
 }
 
 function upstashCredentials(env: OptionalSecrets): AppConfig['upstash'] {
@@ -96,7 +95,7 @@ export function getConfig(env: Partial<CloudflareBindings>): AppConfig {
       expensive: parseRule(env.RATE_LIMIT_EXPENSIVE, { limit: 10, windowSeconds: 3600 }),
       registration: parseRule(env.RATE_LIMIT_REGISTRATION, { limit: 10, windowSeconds: 3600 }),
       verifyResend: parseRule(env.RATE_LIMIT_VERIFY_RESEND, { limit: 3, windowSeconds: 3600 }),
-      authFailures: parseRule((env as OptionalSecrets).RATE_LIMIT_AUTH_FAILURES, { limit: 20, windowSeconds: 60 }),
+      authFailures: parseRule(env.RATE_LIMIT_AUTH_FAILURES, { limit: 20, windowSeconds: 60 }),
     },
     // 0 turns the retry window off (every reuse revokes the family); capped at 60 s.
     refreshReuseIntervalMs: Math.min(60, Math.max(0, Number.parseInt(env.REFRESH_REUSE_INTERVAL ?? '10', 10) || 0)) * 1000,
