@@ -3,6 +3,7 @@ import { generateHOTP } from '@oslojs/otp';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { call, freshIp, json, registerUser } from '../../helpers/api';
+import { clearOfStepBoundary } from '../../helpers/totp';
 
 const step = () => Math.floor(Date.now() / 30_000);
 const codeAt = (secret: string, offset: number) => generateHOTP(decodeBase32IgnorePadding(secret), BigInt(step() + offset), 6);
@@ -18,6 +19,7 @@ async function setup(u: User): Promise<string> {
 async function enrol() {
   const u = await registerUser();
   const secret = await setup(u);
+  await clearOfStepBoundary();
   const enable = await call('/api/v1/auth/mfa/totp/enable', { token: u.accessToken, body: { code: codeAt(secret, -1) }, ip: freshIp() });
   expect(enable.status).toBe(200);
   return { u, secret, recoveryCodes: (await json<{ recoveryCodes: string[] }>(enable)).recoveryCodes };

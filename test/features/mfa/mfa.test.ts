@@ -4,6 +4,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { call, freshIp, json, registerUser } from '../../helpers/api';
 import { errorCode } from '../../helpers/users';
+import { clearOfStepBoundary } from '../../helpers/totp';
 
 const step = () => Math.floor(Date.now() / 30_000);
 const codeAt = (secret: string, offset: number) => generateHOTP(decodeBase32IgnorePadding(secret), BigInt(step() + offset), 6);
@@ -14,6 +15,7 @@ async function enrol() {
   expect(setup.status).toBe(200);
   const { secret, otpauthUrl } = await json<{ secret: string; otpauthUrl: string }>(setup);
   expect(otpauthUrl).toMatch(/^otpauth:\/\/totp\/.+secret=/);
+  await clearOfStepBoundary();
   const enable = await call('/api/v1/auth/mfa/totp/enable', { token: u.accessToken, body: { code: codeAt(secret, -1) }, ip: freshIp() });
   expect(enable.status).toBe(200);
   const { recoveryCodes } = await json<{ recoveryCodes: string[] }>(enable);

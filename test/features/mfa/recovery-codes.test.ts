@@ -6,6 +6,7 @@ import { sha256Hex } from '../../../src/lib/crypto';
 import { call, freshIp, json, registerUser } from '../../helpers/api';
 import { fromB64url } from '../../helpers/tokens';
 import { errorCode } from '../../helpers/users';
+import { clearOfStepBoundary } from '../../helpers/totp';
 
 const step = () => Math.floor(Date.now() / 30_000);
 const codeAt = (secret: string, offset: number) => generateHOTP(decodeBase32IgnorePadding(secret), BigInt(step() + offset), 6);
@@ -15,6 +16,7 @@ async function enrol() {
   const setup = await call('/api/v1/auth/mfa/totp/setup', { token: u.accessToken, body: { password: u.password }, ip: freshIp() });
   expect(setup.status).toBe(200);
   const { secret } = await json<{ secret: string }>(setup);
+  await clearOfStepBoundary();
   const enable = await call('/api/v1/auth/mfa/totp/enable', { token: u.accessToken, body: { code: codeAt(secret, -1) }, ip: freshIp() });
   expect(enable.status).toBe(200);
   const { recoveryCodes } = await json<{ recoveryCodes: string[] }>(enable);
