@@ -22,7 +22,11 @@ const createRoute = defineRoute({
   tags: ['api-keys'],
   access: AUTHENTICATED,
   request: { body: ApiKeyCreateBody },
-  responses: { 201: { description: 'The key, with its secret (only now)', schema: ApiKeyCreated }, 403: { description: 'Permission not held', schema: ErrorResponse } },
+  responses: {
+    201: { description: 'The key, with its secret (only now)', schema: ApiKeyCreated },
+    403: { description: 'Permission not held', schema: ErrorResponse },
+    422: { description: 'BUSINESS_RULE: the caller already has 20 active keys', schema: ErrorResponse, codes: ['BUSINESS_RULE'] },
+  },
 });
 const rotateRoute = defineRoute({
   method: 'post',

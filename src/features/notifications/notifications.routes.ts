@@ -61,6 +61,7 @@ const sendRoute = defineRoute({
     202: { description: 'Recorded as queued (or the existing records for a reused idempotency key)', schema: SendResponse },
     400: { description: 'Invalid input (also category `security`: those notices come from the system only)', schema: ErrorResponse },
     404: { description: 'Unknown or deleted user', schema: ErrorResponse },
+    409: { description: 'CONFLICT: the idempotency key was used for another request', schema: ErrorResponse, codes: ['CONFLICT'] },
     422: { description: "`to.email` / `to.phone` is not the user's own address", schema: ErrorResponse },
   },
 });

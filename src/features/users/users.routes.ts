@@ -108,7 +108,7 @@ const grantRoute = defineRoute({
   tags: ['roles'],
   access: permission('roles:write'),
   request: { params: UserRoleParams },
-  responses: { 200: { description: 'The user with its roles', schema: UserResponse }, 403: { description: 'FORBIDDEN: own roles; PERMISSION_CEILING: a role beyond the caller, the admin role, or a more privileged user', schema: ErrorResponse, codes: ['FORBIDDEN', 'PERMISSION_CEILING'] }, 404: notFound },
+  responses: { 200: { description: 'The user with its roles', schema: UserResponse }, 403: { description: 'FORBIDDEN: own roles; PERMISSION_CEILING: a role beyond the caller, the admin role, or a more privileged user', schema: ErrorResponse, codes: ['FORBIDDEN', 'PERMISSION_CEILING'] }, 404: notFound, 409: { description: 'CONFLICT: the role changed meanwhile; try again', schema: ErrorResponse, codes: ['CONFLICT'] } },
 });
 
 const revokeRoute = defineRoute({
