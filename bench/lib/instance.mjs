@@ -2,7 +2,7 @@
 // measures, each on its own direct socket on 127.0.0.1 so no proxy sits in the path: the app
 // with the bindings wrangler.toml declares (read at run time, never hard-coded), the app again
 // with the rate limiter switched off, the baselines and the probes.
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from 'miniflare';
@@ -100,7 +100,8 @@ export async function startInstance({ configPath, tmp, app, baselines, limiterOf
     else process.env.WRANGLER_LOG = logLevel;
   }
   const vars = stringVars(config.vars);
-  const secrets = { JWT_SIGNING_KEYS: freshSigningKeys() };
+  // Fresh per run, like scripts/ensure-dev-vars.mjs: device tokens and refresh-child derivation need it.
+  const secrets = { JWT_SIGNING_KEYS: freshSigningKeys(), DEVICE_TOKEN_SECRET: randomBytes(32).toString('base64url') };
   const compat = { compatibilityDate: config.compatibility_date, compatibilityFlags: config.compatibility_flags ?? [] };
 
   // Module rules only matter to a bundler; the bundle's modules are listed explicitly.
