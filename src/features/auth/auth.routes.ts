@@ -13,6 +13,7 @@ import { verifyDeviceToken } from '../../security/device-token';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { ChangePasswordBody, LoginBody, RefreshBody, RegisterBody, SessionListResponse, TokenPairResponse } from './auth.schemas';
 import * as service from './auth.service';
+import { refresh } from './refresh.service';
 import { recoveryDeps } from './recovery.routes';
 import { closeLiveSockets, sendSecurityNotice } from './security-events';
 import { requestEmailVerification } from './recovery.service';
@@ -151,7 +152,7 @@ export const authRoutes = factory
   .post(refreshRoute.path, guard(refreshRoute), validate('json', RefreshBody), async (c) => {
     const body = c.req.valid('json');
     const device = body.deviceToken === undefined ? null : await verifyDeviceToken(c.env.DEVICE_TOKEN_SECRET, getConfig(c.env).jwtIssuer, body.deviceToken);
-    const result = await service.refresh(deps(c), body.refreshToken, device);
+    const result = await refresh(deps(c), body.refreshToken, device);
     if (!result.ok) {
       if (result.reuse) {
         audit(c, { action: 'auth.refresh_reuse', outcome: 'failure', level: 'warn', targetId: result.userId, details: { sessionId: result.sessionId, deviceToken: body.deviceToken === undefined ? 'absent' : device ? 'valid' : 'invalid' } });
