@@ -25,8 +25,9 @@ import { AppError, ERROR_CODES, errorBody, type ErrorCode } from './lib/errors';
 import { factory } from './lib/factory';
 import { log } from './lib/log';
 import { describeError, reportError, summarizeError } from './lib/observability';
-import { API_PREFIX } from './lib/route';
+import { API_PREFIX, mountRoutes } from './lib/route';
 import { jsonBody } from './middleware/body';
+import { databases } from './middleware/databases';
 import { clientVersion } from './middleware/client-version';
 import { requestLogger } from './middleware/logger';
 import { requestId } from './middleware/request-id';
@@ -52,11 +53,35 @@ const STORAGE_RETRY_AFTER_SECONDS = 2;
 
 const RATE_LIMIT_HEADERS = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After'];
 
+/**
+ * /api/v1, one router per URL prefix: a route's folder is found from its URL here. Routers that
+ * share a prefix are tried in this order (the fixed paths of preferences and the stream before
+ * `/notifications/:id`).
+ */
+const api = factory
+  .createApp()
+  .route('/auth', authRoutes)
+  .route('/auth', recoveryRoutes)
+  .route('/auth/mfa', mfaRoutes)
+  .route('/users', usersRoutes)
+  .route('/roles', rolesRoutes)
+  .route('/api-keys', apiKeysRoutes)
+  .route('/logs', logsRoutes)
+  .route('/client-versions', clientVersionsRoutes)
+  .route('/webhooks/twilio', twilioRoutes)
+  .route('/notifications', preferencesRoutes)
+  .route('/notifications', streamRoutes)
+  .route('/notifications', notificationsRoutes)
+  .route('/devices', devicesRoutes)
+  .route('/health', healthRoutes)
+  .route('/openapi.json', docsRoutes);
+
 export const app = factory
   .createApp()
   .use(requestId())
   .use(requestLogger())
   .use(securityHeaders())
+  .use(databases())
   .use(
     '/api/*',
     cors({
@@ -70,23 +95,12 @@ export const app = factory
   .use('/api/*', noStore())
   .use('/api/*', jsonBody({ maxBytes: (c) => getConfig(c.env as CloudflareBindings).bodyLimitBytes, formPathPrefix: `${API_PREFIX}/webhooks/` }))
   .use('/api/*', clientVersion())
-  .route(API_PREFIX, authRoutes)
-  .route(API_PREFIX, recoveryRoutes)
-  .route(API_PREFIX, usersRoutes)
-  .route(API_PREFIX, rolesRoutes)
-  .route(API_PREFIX, apiKeysRoutes)
-  .route(API_PREFIX, mfaRoutes)
-  .route(API_PREFIX, logsRoutes)
-  .route(API_PREFIX, clientVersionsRoutes)
-  .route(API_PREFIX, twilioRoutes)
-  .route(API_PREFIX, preferencesRoutes)
-  .route(API_PREFIX, streamRoutes)
-  .route(API_PREFIX, notificationsRoutes)
-  .route(API_PREFIX, devicesRoutes)
-  .route(API_PREFIX, healthRoutes)
-  .route(API_PREFIX, docsRoutes)
-  .route('/', jwksRoutes)
-  .route('/', docsPage);
+  .route(API_PREFIX, api)
+  .route('/.well-known', jwksRoutes)
+  .route('/docs', docsPage);
+
+// Every endpoint's full path comes from here (OpenAPI, 405 Allow lists, rate-limit keys).
+mountRoutes(app.routes);
 
 app.notFound((c) => {
   // A known path with another method is 405 with the methods it does serve (RFC 9110 §15.5.6).
@@ -134,3 +148,5 @@ app.onError((err, c) => {
 });
 
 export type App = typeof app;
+/** The whole API's routes and types, for Hono's typed client: `hc<AppType>(baseUrl)`. */
+export type AppType = typeof app;

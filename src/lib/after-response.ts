@@ -7,7 +7,7 @@ import { log } from './log';
  * without an execution context (direct calls in tests) it is awaited instead. Failures are
  * logged, never thrown at the client.
  */
-export function afterResponse(c: Context<AppEnv>, what: string, work: Promise<unknown>): Promise<void> {
+export function afterResponse<E extends AppEnv>(c: Context<E>, what: string, work: Promise<unknown>): Promise<void> {
   const settled = work.then(
     () => undefined,
     (err: unknown) => log('error', `${what} failed after the response`, { requestId: c.var.requestId, error: err instanceof Error ? err.message : String(err) }),

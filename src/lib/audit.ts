@@ -21,7 +21,7 @@ function clean(value: string | undefined | null, max = 256): string | null {
   return value.slice(0, max).replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-export function buildAuditEvent(c: Context<AppEnv>, input: AuditInput): AuditEvent {
+export function buildAuditEvent<E extends AppEnv>(c: Context<E>, input: AuditInput): AuditEvent {
   return {
     eventId: uuidv7(),
     occurredAt: Date.now(),
@@ -41,7 +41,7 @@ export function buildAuditEvent(c: Context<AppEnv>, input: AuditInput): AuditEve
  * Records a security event off the request path: the event goes to AUDIT_QUEUE (after the
  * response, via waitUntil) and the queue consumer batch-inserts into LOGS_DB.
  */
-export function audit(c: Context<AppEnv>, input: AuditInput): void {
+export function audit<E extends AppEnv>(c: Context<E>, input: AuditInput): void {
   const event = buildAuditEvent(c, input);
   const send = c.env.AUDIT_QUEUE.send(event).catch((err: unknown) => {
     log('error', 'audit enqueue failed', { action: event.action, eventId: event.eventId, requestId: event.requestId, error: String(err) });

@@ -1,5 +1,5 @@
 import { createFactory } from 'hono/factory';
-import { createDatabases, type Databases } from '../db/client';
+import type { Databases } from '../db/client';
 import type { AuthVariables } from '../middleware/auth';
 import type { BodyVariables } from '../middleware/body';
 import type { DeviceVariables } from '../middleware/device';
@@ -14,14 +14,8 @@ export interface AppEnv {
   Variables: AppVariables;
 }
 
-/** One factory so every sub-app shares the same generics; `db` is on `c.var` for every handler. */
+/** One factory so every sub-app shares the same generics (`db` is set once, at the root: see app.ts). */
 export const factory = createFactory<AppEnv>({
   // `/users/me/` is `/users/me`: a trailing slash never turns a valid call into a 404.
   defaultAppOptions: { strict: false },
-  initApp: (app) => {
-    app.use(async (c, next) => {
-      c.set('db', createDatabases(c.env));
-      await next();
-    });
-  },
 });

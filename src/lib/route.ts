@@ -36,9 +36,12 @@ export interface ResponseSpec {
 
 export interface RouteSpec {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
-  /** Path under /api/v1 (Hono syntax, `:id`), unless `absolute` (e.g. /.well-known/jwks.json, /docs). */
+  /**
+   * Path relative to where the feature's router is mounted in app.ts (Hono syntax, `:id`): `/`
+   * and `/:id` in the roles router serve /api/v1/roles and /api/v1/roles/:id. The full path is
+   * read from the mounted app (see `mountRoutes`), so it is written in one place only.
+   */
   path: string;
-  absolute?: boolean;
   summary: string;
   tags: string[];
   access: Access;
@@ -51,7 +54,13 @@ export interface RouteSpec {
   refundOnSuccess?: boolean;
   /** Auth tier: a valid `deviceToken` in the body for this account counts on that device's budget. */
   deviceBudget?: boolean;
-  request?: { body?: z.ZodMiniType; query?: z.ZodMiniType; params?: z.ZodMiniType };
+  request?: {
+    body?: z.ZodMiniType;
+    /** A narrower body for callers who pass as the owner (`ownerParam`) without the permission. */
+    ownerBody?: z.ZodMiniType;
+    query?: z.ZodMiniType;
+    params?: z.ZodMiniType;
+  };
   /**
    * Data the handler needs about the caller, read in parallel with the session check (one
    * round trip instead of two in sequence). Only awaited after authentication succeeded.
@@ -62,7 +71,7 @@ export interface RouteSpec {
 
 export const API_PREFIX = '/api/v1';
 
-/** Every route spec declared by a feature, in declaration order (read by OpenAPI and tests). */
+/** Every route spec declared by a feature, in declaration order. */
 export const routeRegistry: RouteSpec[] = [];
 
 export function defineRoute<const S extends RouteSpec>(spec: S): S {
@@ -72,8 +81,59 @@ export function defineRoute<const S extends RouteSpec>(spec: S): S {
 
 export const PUBLIC = { kind: 'public' } as const;
 export const AUTHENTICATED = { kind: 'authenticated' } as const;
-export const permission = (p: Permission, ownerParam?: string): Access => ({ kind: 'permission', permission: p, ownerParam });
+export const permission = <const P extends Permission>(p: P, ownerParam?: string) => ({ kind: 'permission', permission: p, ownerParam }) as const;
 
-export function fullPath(spec: Pick<RouteSpec, 'path' | 'absolute'>): string {
-  return spec.absolute ? spec.path : `${API_PREFIX}${spec.path}`;
+const specOfHandler = new WeakMap<object, RouteSpec>();
+const fullPaths = new WeakMap<RouteSpec, string>();
+
+/** Called by the endpoint middleware: lets the mounted app's route table name the spec behind a handler. */
+export function bindEndpoint(handler: object, spec: RouteSpec): void {
+  specOfHandler.set(handler, spec);
+}
+
+export interface MountedRoute {
+  /** Full path as the root app serves it (`/api/v1/roles/:id`, `/.well-known/jwks.json`). */
+  path: string;
+  spec: RouteSpec;
+}
+
+let mounted: MountedRoute[] = [];
+
+/**
+ * Reads the root app's route table once it is built: each endpoint's full path is where app.ts
+ * mounted its router, so OpenAPI, the 405 `Allow` list and the rate-limit keys never repeat it.
+ */
+export function mountRoutes(routes: readonly { method: string; path: string; handler: object }[]): void {
+  const seen = new Set<RouteSpec>();
+  mounted = [];
+  for (const r of routes) {
+    const spec = specOfHandler.get(r.handler);
+    if (!spec || seen.has(spec)) continue;
+    // `.get(spec.path, endpoint(spec), …)` with a spec that says another method is a startup error.
+    if (r.method !== spec.method.toUpperCase()) throw new Error(`route ${r.method} ${r.path} is declared as ${spec.method}`);
+    seen.add(spec);
+    fullPaths.set(spec, r.path);
+    mounted.push({ path: r.path, spec });
+  }
+}
+
+/** Every mounted endpoint with its full path, in the order app.ts mounts them. */
+export function mountedRoutes(): readonly MountedRoute[] {
+  return mounted;
+}
+
+/** The full path a spec is served at (its own path if it was never mounted, e.g. in a unit test). */
+export function fullPath(spec: RouteSpec): string {
+  return fullPaths.get(spec) ?? spec.path;
+}
+
+/** The path under /api/v1 (`/auth/login`): stable names for rate-limit keys and audit details. */
+export function apiPath(spec: RouteSpec): string {
+  const full = fullPath(spec);
+  return full.startsWith(`${API_PREFIX}/`) ? full.slice(API_PREFIX.length) : full;
+}
+
+/** Outside /api/v1 (JWKS, the docs page): no client-version gate, no JSON body stack. */
+export function isApiRoute(spec: RouteSpec): boolean {
+  return fullPath(spec).startsWith(`${API_PREFIX}/`);
 }

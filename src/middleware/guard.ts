@@ -2,7 +2,7 @@ import { createMiddleware } from 'hono/factory';
 import { audit } from '../lib/audit';
 import { AppError } from '../lib/errors';
 import type { AppEnv } from '../lib/factory';
-import type { RouteSpec } from '../lib/route';
+import { apiPath, type RouteSpec } from '../lib/route';
 import { resolveApiKey } from './api-key-auth';
 import { assertAuthFailureBudget, recordAuthFailure } from './auth-failures';
 import { resolveAuth } from './auth';
@@ -50,7 +50,7 @@ export const guard = (spec: RouteSpec) => {
       if (access.kind === 'permission' && !auth.permissions.has(access.permission)) {
         const owner = access.ownerParam && !auth.apiKeyId ? c.req.param(access.ownerParam) : undefined;
         if (owner === undefined || owner !== auth.userId) {
-          audit(c, { action: 'authz.denied', outcome: 'failure', targetId: owner ?? null, details: { route: `${spec.method.toUpperCase()} ${spec.path}`, permission: access.permission } });
+          audit(c, { action: 'authz.denied', outcome: 'failure', targetId: owner ?? null, details: { route: `${spec.method.toUpperCase()} ${apiPath(spec)}`, permission: access.permission } });
           throw access.ownerParam && !auth.apiKeyId ? new AppError(404, 'NOT_FOUND') : new AppError(403, 'FORBIDDEN');
         }
       }
@@ -58,7 +58,7 @@ export const guard = (spec: RouteSpec) => {
     await limiter(c, next);
     // Every ceiling refusal (roles, grants, edits of a more privileged user) is a security event.
     if (c.error instanceof AppError && c.error.code === 'PERMISSION_CEILING') {
-      audit(c, { action: 'authz.ceiling', outcome: 'failure', level: 'warn', targetId: c.req.param('id') ?? null, details: { route: `${spec.method.toUpperCase()} ${spec.path}` } });
+      audit(c, { action: 'authz.ceiling', outcome: 'failure', level: 'warn', targetId: c.req.param('id') ?? null, details: { route: `${spec.method.toUpperCase()} ${apiPath(spec)}` } });
     }
   });
 };

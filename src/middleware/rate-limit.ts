@@ -4,7 +4,7 @@ import { getConfig, type AppConfig, type RateLimitRule } from '../lib/config';
 import { AppError } from '../lib/errors';
 import type { AppEnv } from '../lib/factory';
 import { log } from '../lib/log';
-import type { RateTier, RouteSpec } from '../lib/route';
+import { apiPath, type RateTier, type RouteSpec } from '../lib/route';
 import { rateLimitBackend, withTimeout, type LimitResult, type RateLimitBackend } from '../security/rate-limit/backend';
 import { accountKey, callerKey, clientIpKey, normaliseEmail } from '../security/rate-limit/client-key';
 import { rateLimitHeaders, tightest } from '../security/rate-limit/headers';
@@ -75,14 +75,14 @@ async function dimensions(c: Context<AppEnv>, spec: RouteSpec, tier: 'auth' | 'r
   const email = c.var.auth?.email ?? normaliseEmail(c.var.jsonBody);
   if (!email) return out;
   if (tier === 'resend') {
-    out.push({ key: await accountKey(email, `resend:${spec.path}`), rule: rules.verifyResend, name: 'account', refundOnSuccess: false });
+    out.push({ key: await accountKey(email, `resend:${apiPath(spec)}`), rule: rules.verifyResend, name: 'account', refundOnSuccess: false });
     return out;
   }
   const device = spec.deviceBudget ? await trustedDevice(c, email) : null;
   out.push(
     device
       ? { key: `auth:device:${device.deviceId}`, rule: rules.auth, name: 'device', refundOnSuccess: refund }
-      : { key: await accountKey(email, spec.path), rule: rules.auth, name: 'account', refundOnSuccess: refund },
+      : { key: await accountKey(email, apiPath(spec)), rule: rules.auth, name: 'account', refundOnSuccess: refund },
   );
   return out;
 }
@@ -176,7 +176,7 @@ export const rateLimit = (spec: RouteSpec): MiddlewareHandler<AppEnv> => {
       return next();
     }
     if (tier === 'auth' || tier === 'registration' || tier === 'resend') {
-      return authTier(c, next, await dimensions(c, spec, tier, config), backend, spec.path);
+      return authTier(c, next, await dimensions(c, spec, tier, config), backend, apiPath(spec));
     }
     return generalTier(c, next, tier, config.rateLimits[tier], backend);
   };

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import '../../src/app';
 import { ErrorResponse } from '../../src/features/docs/common.schemas';
 import { ERROR_CODES } from '../../src/lib/errors';
-import { fullPath, routeRegistry } from '../../src/lib/route';
+import { apiPath, fullPath, isApiRoute, routeRegistry } from '../../src/lib/route';
 import { BASE, json } from '../helpers/api';
 
 type Json = Record<string, unknown>;
@@ -97,7 +97,7 @@ describe('GET /api/v1/openapi.json', () => {
       return schema.allOf[1].properties.error.properties.code.enum;
     };
     for (const spec of routeRegistry) {
-      const label = `${spec.method} ${spec.path}`;
+      const label = `${spec.method} ${apiPath(spec)}`;
       const op = doc.paths[openApiPath(fullPath(spec))]![spec.method]!;
       const codes = (status: number) => codesOf(op.responses[String(status)]!);
       for (const [status, r] of Object.entries(op.responses)) {
@@ -115,7 +115,7 @@ describe('GET /api/v1/openapi.json', () => {
       if (spec.access.kind === 'permission') expect(codes(403), label).toContain('FORBIDDEN');
       if ((spec.rateLimit ?? 'standard') !== 'none') expect(codes(429), label).toEqual(['RATE_LIMITED']);
       if (spec.request?.body) expect(codes(400), label).toContain('VALIDATION_ERROR');
-      if (!spec.absolute && !['/client-versions', '/health'].includes(spec.path)) expect(codes(426), label).toEqual(['UPGRADE_REQUIRED']);
+      if (isApiRoute(spec) && !['/client-versions', '/health'].includes(apiPath(spec))) expect(codes(426), label).toEqual(['UPGRADE_REQUIRED']);
     }
     const ops = doc.paths;
     expect(codesOf(ops['/api/v1/auth/login']!.post!.responses['401']!)).toEqual(['INVALID_CREDENTIALS', 'MFA_REQUIRED', 'INVALID_MFA_CODE']);
@@ -154,7 +154,7 @@ describe('GET /api/v1/openapi.json', () => {
       }
       // API keys only where a permission is checked: the guard refuses them on self-service routes.
       const security = { public: [], authenticated: [{ bearerAuth: [] }], permission: [{ bearerAuth: [] }, { apiKey: [] }] }[spec.access.kind];
-      expect(op.security, `${spec.method} ${spec.path}`).toEqual(security);
+      expect(op.security, `${spec.method} ${apiPath(spec)}`).toEqual(security);
       if (spec.request?.body) expect(op.requestBody).toMatchObject({ required: true, content: { 'application/json': { schema: expect.any(Object) } } });
     }
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
-import { fullPath, routeRegistry, type RouteSpec } from '../../src/lib/route';
+import { apiPath, fullPath, routeRegistry, type RouteSpec } from '../../src/lib/route';
 import { call, freshIp, json, registerUser } from '../helpers/api';
 import { registerAdmin, roleId } from '../helpers/users';
 
@@ -10,7 +10,7 @@ const specs = new Map(routeRegistry.map((s) => [key(s.method, fullPath(s)), s]))
 function concrete(spec: RouteSpec, ids: { user: string; role: string; roleForUser: string }): string {
   return fullPath(spec)
     .replace(':roleId', ids.roleForUser)
-    .replace(':id', spec.path.startsWith('/roles') ? ids.role : spec.path.startsWith('/auth/sessions') ? crypto.randomUUID() : ids.user);
+    .replace(':id', apiPath(spec).startsWith('/roles') ? ids.role : apiPath(spec).startsWith('/auth/sessions') ? crypto.randomUUID() : ids.user);
 }
 
 async function send(spec: RouteSpec, path: string, token?: string): Promise<Response> {
@@ -59,12 +59,12 @@ describe('authorization matrix', () => {
         }
       } else if (spec.access.kind === 'authenticated') {
         // Logout ends the caller's session: use a throwaway user so the others keep theirs.
-        const isLogout = spec.method === 'post' && spec.path === '/auth/logout';
+        const isLogout = spec.method === 'post' && apiPath(spec) === '/auth/logout';
         const asUser = await send(spec, path, isLogout ? (await registerUser()).accessToken : alice.accessToken);
         expectThat(asUser.status !== 401 && asUser.status !== 403, `${label} user got ${asUser.status}`);
       }
 
-      if (spec.access.kind !== 'public' && !(spec.method === 'post' && spec.path === '/auth/logout')) {
+      if (spec.access.kind !== 'public' && !(spec.method === 'post' && apiPath(spec) === '/auth/logout')) {
         const asAdmin = await send(spec, path, admin.accessToken);
         expectThat(asAdmin.status !== 401 && asAdmin.status !== 403, `${label} admin got ${asAdmin.status}`);
       }

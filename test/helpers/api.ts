@@ -1,4 +1,5 @@
 import { exports } from 'cloudflare:workers';
+import { assertResponseContract } from './contract';
 
 export const BASE = 'http://127.0.0.1:8787';
 let ipCounter = 0;
@@ -26,7 +27,10 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
     body = JSON.stringify(options.body);
     headers['Content-Type'] ??= 'application/json';
   }
-  return exports.default.fetch(new Request(`${BASE}${path}`, { method: options.method ?? (body ? 'POST' : 'GET'), headers, body }));
+  const method = options.method ?? (body ? 'POST' : 'GET');
+  const res = await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body }));
+  await assertResponseContract(method, `${BASE}${path}`, res);
+  return res;
 }
 
 export async function json<T = Record<string, unknown>>(res: Response): Promise<T> {

@@ -1,15 +1,14 @@
 import { audit } from '../../lib/audit';
 import { factory } from '../../lib/factory';
 import { AUTHENTICATED, defineRoute } from '../../lib/route';
-import { validate } from '../../lib/validation';
-import { guard } from '../../middleware/guard';
+import { endpoint } from '../../middleware/endpoint';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { ApiKeyCreateBody, ApiKeyCreated, ApiKeyIdParams, ApiKeyList } from './api-keys.schemas';
 import * as service from './api-keys.service';
 
 const listRoute = defineRoute({
   method: 'get',
-  path: '/api-keys',
+  path: '/',
   summary: "List the caller's active API keys (never the secret)",
   tags: ['api-keys'],
   access: AUTHENTICATED,
@@ -17,7 +16,7 @@ const listRoute = defineRoute({
 });
 const createRoute = defineRoute({
   method: 'post',
-  path: '/api-keys',
+  path: '/',
   summary: 'Create an API key scoped to permissions the caller holds; the key is shown once',
   tags: ['api-keys'],
   access: AUTHENTICATED,
@@ -30,7 +29,7 @@ const createRoute = defineRoute({
 });
 const rotateRoute = defineRoute({
   method: 'post',
-  path: '/api-keys/:id/rotate',
+  path: '/:id/rotate',
   summary: 'Rotate a key: a new secret with the same scope; the old key stops at once',
   tags: ['api-keys'],
   access: AUTHENTICATED,
@@ -39,7 +38,7 @@ const rotateRoute = defineRoute({
 });
 const revokeRoute = defineRoute({
   method: 'delete',
-  path: '/api-keys/:id',
+  path: '/:id',
   summary: 'Revoke a key',
   tags: ['api-keys'],
   access: AUTHENTICATED,
@@ -49,21 +48,21 @@ const revokeRoute = defineRoute({
 
 export const apiKeysRoutes = factory
   .createApp()
-  .get(listRoute.path, guard(listRoute), async (c) => c.json({ data: await service.listKeys(c.var.db, c.var.auth!.userInternalId) }))
-  .post(createRoute.path, guard(createRoute), validate('json', ApiKeyCreateBody), async (c) => {
-    const created = await service.createKey(c.var.db, c.var.auth!, c.req.valid('json'));
+  .get(listRoute.path, endpoint(listRoute), async (c) => c.json({ data: await service.listKeys(c.var.db, c.var.auth.userInternalId) }))
+  .post(createRoute.path, endpoint(createRoute), async (c) => {
+    const created = await service.createKey(c.var.db, c.var.auth, c.req.valid('json'));
     audit(c, { action: 'apikey.create', outcome: 'success', targetId: created.id, details: { prefix: created.prefix, permissions: created.permissions } });
     return c.json(created, 201);
   })
-  .post(rotateRoute.path, guard(rotateRoute), validate('param', ApiKeyIdParams), async (c) => {
+  .post(rotateRoute.path, endpoint(rotateRoute), async (c) => {
     const { id } = c.req.valid('param');
-    const created = await service.rotateKey(c.var.db, c.var.auth!, id);
+    const created = await service.rotateKey(c.var.db, c.var.auth, id);
     audit(c, { action: 'apikey.rotate', outcome: 'success', targetId: created.id, details: { previous: id, prefix: created.prefix } });
     return c.json(created, 201);
   })
-  .delete(revokeRoute.path, guard(revokeRoute), validate('param', ApiKeyIdParams), async (c) => {
+  .delete(revokeRoute.path, endpoint(revokeRoute), async (c) => {
     const { id } = c.req.valid('param');
-    await service.revokeKey(c.var.db, c.var.auth!.userInternalId, id);
+    await service.revokeKey(c.var.db, c.var.auth.userInternalId, id);
     audit(c, { action: 'apikey.revoke', outcome: 'success', targetId: id });
     return c.body(null, 204);
   });

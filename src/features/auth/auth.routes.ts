@@ -6,9 +6,8 @@ import { AppError } from '../../lib/errors';
 import { factory } from '../../lib/factory';
 import { maskEmail } from '../../lib/log';
 import { AUTHENTICATED, defineRoute, PUBLIC } from '../../lib/route';
-import { validate } from '../../lib/validation';
 import { trustedDevice } from '../../middleware/device';
-import { guard } from '../../middleware/guard';
+import { endpoint } from '../../middleware/endpoint';
 import { verifyDeviceToken } from '../../security/device-token';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { ChangePasswordBody, LoginBody, RefreshBody, RegisterBody, SessionListResponse, TokenPairResponse } from './auth.schemas';
@@ -20,7 +19,7 @@ import { requestEmailVerification } from './recovery.service';
 
 const registerRoute = defineRoute({
   method: 'post',
-  path: '/auth/register',
+  path: '/register',
   summary: 'Create an account and sign in',
   tags: ['auth'],
   access: PUBLIC,
@@ -38,7 +37,7 @@ const registerRoute = defineRoute({
 
 const loginRoute = defineRoute({
   method: 'post',
-  path: '/auth/login',
+  path: '/login',
   summary: 'Sign in with email and password',
   tags: ['auth'],
   access: PUBLIC,
@@ -54,7 +53,7 @@ const loginRoute = defineRoute({
 
 const refreshRoute = defineRoute({
   method: 'post',
-  path: '/auth/refresh',
+  path: '/refresh',
   summary: 'Rotate a refresh token for a new token pair',
   tags: ['auth'],
   access: PUBLIC,
@@ -68,7 +67,7 @@ const refreshRoute = defineRoute({
 
 const logoutRoute = defineRoute({
   method: 'post',
-  path: '/auth/logout',
+  path: '/logout',
   summary: 'End the current session (access and refresh tokens stop at once)',
   tags: ['auth'],
   access: AUTHENTICATED,
@@ -77,7 +76,7 @@ const logoutRoute = defineRoute({
 
 const changePasswordRoute = defineRoute({
   method: 'post',
-  path: '/auth/password',
+  path: '/password',
   summary: 'Change password; every other session is revoked',
   tags: ['auth'],
   access: AUTHENTICATED,
@@ -88,7 +87,7 @@ const changePasswordRoute = defineRoute({
 
 const listSessionsRoute = defineRoute({
   method: 'get',
-  path: '/auth/sessions',
+  path: '/sessions',
   summary: "List the caller's active sessions (one per device)",
   tags: ['auth'],
   access: AUTHENTICATED,
@@ -98,7 +97,7 @@ const listSessionsRoute = defineRoute({
 const SessionIdParams = z.object({ id: z.uuid({ error: 'Invalid session id' }) });
 const revokeSessionRoute = defineRoute({
   method: 'delete',
-  path: '/auth/sessions/:id',
+  path: '/sessions/:id',
   summary: "Revoke one of the caller's sessions",
   tags: ['auth'],
   access: AUTHENTICATED,
@@ -119,7 +118,7 @@ const meta = (c: { req: { header: (n: string) => string | undefined } }): servic
 
 export const authRoutes = factory
   .createApp()
-  .post(registerRoute.path, guard(registerRoute), validate('json', RegisterBody), async (c) => {
+  .post(registerRoute.path, endpoint(registerRoute), async (c) => {
     const body = c.req.valid('json');
     try {
       const pair = await service.register(deps(c), body, meta(c));
@@ -134,7 +133,7 @@ export const authRoutes = factory
       throw err;
     }
   })
-  .post(loginRoute.path, guard(loginRoute), validate('json', LoginBody), async (c) => {
+  .post(loginRoute.path, endpoint(loginRoute), async (c) => {
     const body = c.req.valid('json');
     const result = await service.login(deps(c), body, meta(c), await trustedDevice(c, body.email));
     if (!result.ok) {
@@ -149,7 +148,7 @@ export const authRoutes = factory
     if (result.secondFactor === 'recovery_code') audit(c, { action: 'mfa.recovery_code_used', outcome: 'success', actorId: result.userId, targetId: result.userId, details: { operation: 'login' } });
     return c.json(result.pair, 200);
   })
-  .post(refreshRoute.path, guard(refreshRoute), validate('json', RefreshBody), async (c) => {
+  .post(refreshRoute.path, endpoint(refreshRoute), async (c) => {
     const body = c.req.valid('json');
     const device = body.deviceToken === undefined ? null : await verifyDeviceToken(c.env.DEVICE_TOKEN_SECRET, getConfig(c.env).jwtIssuer, body.deviceToken);
     const result = await refresh(deps(c), body.refreshToken, device);
@@ -162,15 +161,15 @@ export const authRoutes = factory
     if (result.retry) audit(c, { action: 'auth.refresh_retry', outcome: 'success', targetId: result.userId, details: { sessionId: result.sessionId } });
     return c.json(result.pair, 200);
   })
-  .post(logoutRoute.path, guard(logoutRoute), async (c) => {
-    const auth = c.var.auth!;
+  .post(logoutRoute.path, endpoint(logoutRoute), async (c) => {
+    const auth = c.var.auth;
     await service.revokeSession(c.var.db, auth.sessionInternalId, 'logout');
     audit(c, { action: 'auth.logout', outcome: 'success', targetId: auth.userId, details: { sessionId: auth.sessionId } });
     await afterResponse(c, 'closing live sockets', closeLiveSockets(c.env, auth.userId, { only: auth.sessionId }));
     return c.body(null, 204);
   })
-  .post(changePasswordRoute.path, guard(changePasswordRoute), validate('json', ChangePasswordBody), async (c) => {
-    const auth = c.var.auth!;
+  .post(changePasswordRoute.path, endpoint(changePasswordRoute), async (c) => {
+    const auth = c.var.auth;
     try {
       await service.changePassword(deps(c), auth, c.req.valid('json'));
     } catch (err) {
@@ -188,8 +187,8 @@ export const authRoutes = factory
     );
     return c.body(null, 204);
   })
-  .get(listSessionsRoute.path, guard(listSessionsRoute), async (c) => {
-    const auth = c.var.auth!;
+  .get(listSessionsRoute.path, endpoint(listSessionsRoute), async (c) => {
+    const auth = c.var.auth;
     const rows = await service.listSessions(c.var.db, auth.userInternalId);
     return c.json({
       data: rows.map((s) => ({
@@ -202,8 +201,8 @@ export const authRoutes = factory
       })),
     });
   })
-  .delete(revokeSessionRoute.path, guard(revokeSessionRoute), validate('param', SessionIdParams), async (c) => {
-    const auth = c.var.auth!;
+  .delete(revokeSessionRoute.path, endpoint(revokeSessionRoute), async (c) => {
+    const auth = c.var.auth;
     const { id } = c.req.valid('param');
     if (!(await service.revokeOwnSession(c.var.db, auth.userInternalId, id))) throw new AppError(404, 'NOT_FOUND');
     audit(c, { action: 'auth.session_revoke', outcome: 'success', targetId: auth.userId, details: { sessionId: id } });

@@ -1,15 +1,14 @@
 import * as z from 'zod/mini';
 import { factory } from '../../lib/factory';
 import { defineRoute, PUBLIC } from '../../lib/route';
-import { guard } from '../../middleware/guard';
+import { endpoint } from '../../middleware/endpoint';
 import { getKeyRing } from '../../security/jwt';
 
 const JwksResponse = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
 
 const jwksRoute = defineRoute({
   method: 'get',
-  path: '/.well-known/jwks.json',
-  absolute: true,
+  path: '/jwks.json',
   summary: 'Public keys that verify access tokens (current and, during a rotation, previous)',
   tags: ['auth'],
   access: PUBLIC,
@@ -17,7 +16,7 @@ const jwksRoute = defineRoute({
   responses: { 200: { description: 'JSON Web Key Set', schema: JwksResponse } },
 });
 
-export const jwksRoutes = factory.createApp().get(jwksRoute.path, guard(jwksRoute), async (c) => {
+export const jwksRoutes = factory.createApp().get(jwksRoute.path, endpoint(jwksRoute), async (c) => {
   const ring = await getKeyRing(c.env.JWT_SIGNING_KEYS);
   c.header('Cache-Control', 'public, max-age=300');
   return c.json({ keys: ring.publicJwks });

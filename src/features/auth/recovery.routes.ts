@@ -5,8 +5,8 @@ import { audit } from '../../lib/audit';
 import { factory, type AppEnv } from '../../lib/factory';
 import { maskEmail } from '../../lib/log';
 import { AUTHENTICATED, defineRoute, PUBLIC } from '../../lib/route';
-import { stringField, validate } from '../../lib/validation';
-import { guard } from '../../middleware/guard';
+import { stringField } from '../../lib/validation';
+import { endpoint } from '../../middleware/endpoint';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { Email, NewPassword } from './auth.schemas';
 import * as service from './recovery.service';
@@ -21,7 +21,7 @@ const Accepted = z.object({ message: z.string() });
 
 const forgotRoute = defineRoute({
   method: 'post',
-  path: '/auth/password/forgot',
+  path: '/password/forgot',
   summary: 'Ask for a password-reset email (always 202: no account enumeration)',
   tags: ['auth'],
   access: PUBLIC,
@@ -31,7 +31,7 @@ const forgotRoute = defineRoute({
 });
 const resetRoute = defineRoute({
   method: 'post',
-  path: '/auth/password/reset',
+  path: '/password/reset',
   summary: 'Set a new password with a reset token; every session of the account ends',
   tags: ['auth'],
   access: PUBLIC,
@@ -41,7 +41,7 @@ const resetRoute = defineRoute({
 });
 const verifyRequestRoute = defineRoute({
   method: 'post',
-  path: '/auth/email/verify/request',
+  path: '/email/verify/request',
   summary: 'Send (again) the email-verification message to the caller',
   tags: ['auth'],
   access: AUTHENTICATED,
@@ -51,7 +51,7 @@ const verifyRequestRoute = defineRoute({
 });
 const verifyRoute = defineRoute({
   method: 'post',
-  path: '/auth/email/verify',
+  path: '/email/verify',
   summary: 'Confirm an email address with its single-use token',
   tags: ['auth'],
   access: PUBLIC,
@@ -62,7 +62,7 @@ const verifyRoute = defineRoute({
 
 const emailChangeRoute = defineRoute({
   method: 'post',
-  path: '/auth/email/change',
+  path: '/email/change',
   summary: 'Ask to change the email (password required): a confirmation link goes to the new address',
   tags: ['auth'],
   access: AUTHENTICATED,
@@ -76,7 +76,7 @@ const emailChangeRoute = defineRoute({
 });
 const emailChangeConfirmRoute = defineRoute({
   method: 'post',
-  path: '/auth/email/change/confirm',
+  path: '/email/change/confirm',
   summary: 'Confirm an email change with its single-use token; the new address counts as verified',
   tags: ['auth'],
   access: PUBLIC,
@@ -85,17 +85,17 @@ const emailChangeConfirmRoute = defineRoute({
   responses: { 204: NoContent, 400: { description: 'Invalid, used or expired token', schema: ErrorResponse }, 409: { description: 'EMAIL_TAKEN meanwhile', schema: ErrorResponse, codes: ['EMAIL_TAKEN'] } },
 });
 
-export const recoveryDeps = (c: Context<AppEnv>): service.RecoveryDeps => ({ db: c.var.db, env: c.env, appUrl: c.env.APP_URL ?? 'http://127.0.0.1:8787' });
+export const recoveryDeps = <E extends AppEnv>(c: Context<E>): service.RecoveryDeps => ({ db: c.var.db, env: c.env, appUrl: c.env.APP_URL ?? 'http://127.0.0.1:8787' });
 
 export const recoveryRoutes = factory
   .createApp()
-  .post(forgotRoute.path, guard(forgotRoute), validate('json', ForgotBody), async (c) => {
+  .post(forgotRoute.path, endpoint(forgotRoute), async (c) => {
     const { email } = c.req.valid('json');
     audit(c, { action: 'auth.password_reset_request', outcome: 'success', details: { email: maskEmail(email) } });
     await afterResponse(c, 'password reset request', service.requestPasswordReset(recoveryDeps(c), email));
     return c.json({ message: 'If an account exists for this email, a reset link is on its way.' }, 202);
   })
-  .post(resetRoute.path, guard(resetRoute), validate('json', ResetBody), async (c) => {
+  .post(resetRoute.path, endpoint(resetRoute), async (c) => {
     const { token, newPassword } = c.req.valid('json');
     try {
       const { userId, email } = await service.resetPassword(recoveryDeps(c), token, newPassword);
@@ -111,22 +111,22 @@ export const recoveryRoutes = factory
     }
     return c.body(null, 204);
   })
-  .post(verifyRequestRoute.path, guard(verifyRequestRoute), async (c) => {
-    await afterResponse(c, 'verification email', service.requestEmailVerification(recoveryDeps(c), c.var.auth!));
+  .post(verifyRequestRoute.path, endpoint(verifyRequestRoute), async (c) => {
+    await afterResponse(c, 'verification email', service.requestEmailVerification(recoveryDeps(c), c.var.auth));
     return c.json({ message: 'If the address is not verified yet, a verification email is on its way.' }, 202);
   })
-  .post(verifyRoute.path, guard(verifyRoute), validate('json', VerifyBody), async (c) => {
+  .post(verifyRoute.path, endpoint(verifyRoute), async (c) => {
     const userId = await service.verifyEmail(recoveryDeps(c), c.req.valid('json').token);
     audit(c, { action: 'auth.email_verify', outcome: 'success', targetId: userId });
     return c.body(null, 204);
   })
-  .post(emailChangeRoute.path, guard(emailChangeRoute), validate('json', EmailChangeBody), async (c) => {
+  .post(emailChangeRoute.path, endpoint(emailChangeRoute), async (c) => {
     const body = c.req.valid('json');
-    await service.requestEmailChange(recoveryDeps(c), c.var.auth!, body);
-    audit(c, { action: 'auth.email_change_request', outcome: 'success', targetId: c.var.auth!.userId, details: { newEmail: maskEmail(body.newEmail) } });
+    await service.requestEmailChange(recoveryDeps(c), c.var.auth, body);
+    audit(c, { action: 'auth.email_change_request', outcome: 'success', targetId: c.var.auth.userId, details: { newEmail: maskEmail(body.newEmail) } });
     return c.json({ message: 'A confirmation link is on its way to the new address.' }, 202);
   })
-  .post(emailChangeConfirmRoute.path, guard(emailChangeConfirmRoute), validate('json', VerifyBody), async (c) => {
+  .post(emailChangeConfirmRoute.path, endpoint(emailChangeConfirmRoute), async (c) => {
     const { userId, newEmail, oldEmail, keptSessionId } = await service.confirmEmailChange(recoveryDeps(c), c.req.valid('json').token);
     audit(c, { action: 'auth.email_change', outcome: 'success', targetId: userId, details: { newEmail: maskEmail(newEmail) } });
     await afterResponse(

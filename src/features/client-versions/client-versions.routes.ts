@@ -1,14 +1,13 @@
 import { factory } from '../../lib/factory';
 import { defineRoute, permission, PUBLIC } from '../../lib/route';
-import { validate } from '../../lib/validation';
-import { guard } from '../../middleware/guard';
+import { endpoint } from '../../middleware/endpoint';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { PlatformParams, PolicyBody, PolicyList, PolicyResponse } from './client-versions.schemas';
 import * as service from './client-versions.service';
 
 const listRoute = defineRoute({
   method: 'get',
-  path: '/client-versions',
+  path: '/',
   summary: 'Client version policy per platform (minimum supported, latest); never answers 426',
   tags: ['client-versions'],
   access: PUBLIC,
@@ -16,7 +15,7 @@ const listRoute = defineRoute({
 });
 const putRoute = defineRoute({
   method: 'put',
-  path: '/client-versions/:platform',
+  path: '/:platform',
   summary: 'Set the policy of a platform',
   tags: ['client-versions'],
   access: permission('config:write'),
@@ -25,7 +24,7 @@ const putRoute = defineRoute({
 });
 const deleteRoute = defineRoute({
   method: 'delete',
-  path: '/client-versions/:platform',
+  path: '/:platform',
   summary: 'Remove the policy of a platform',
   tags: ['client-versions'],
   access: permission('config:write'),
@@ -35,11 +34,11 @@ const deleteRoute = defineRoute({
 
 export const clientVersionsRoutes = factory
   .createApp()
-  .get(listRoute.path, guard(listRoute), async (c) => c.json({ data: await service.listPolicies(c.var.db) }))
-  .put(putRoute.path, guard(putRoute), validate('param', PlatformParams), validate('json', PolicyBody), async (c) => {
+  .get(listRoute.path, endpoint(listRoute), async (c) => c.json({ data: await service.listPolicies(c.var.db) }))
+  .put(putRoute.path, endpoint(putRoute), async (c) => {
     return c.json(await service.putPolicy(c.var.db, c.env.CACHE, c.req.valid('param').platform, c.req.valid('json')));
   })
-  .delete(deleteRoute.path, guard(deleteRoute), validate('param', PlatformParams), async (c) => {
+  .delete(deleteRoute.path, endpoint(deleteRoute), async (c) => {
     await service.deletePolicy(c.var.db, c.env.CACHE, c.req.valid('param').platform);
     return c.body(null, 204);
   });

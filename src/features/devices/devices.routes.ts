@@ -2,15 +2,14 @@ import { audit } from '../../lib/audit';
 import { AppError } from '../../lib/errors';
 import { factory } from '../../lib/factory';
 import { AUTHENTICATED, defineRoute } from '../../lib/route';
-import { validate } from '../../lib/validation';
-import { guard } from '../../middleware/guard';
+import { endpoint } from '../../middleware/endpoint';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { DeviceIdParams, DeviceList, DeviceResponse, RegisterDeviceBody } from './devices.schemas';
 import { deleteDevice, listDevices, registerDevice } from './devices.service';
 
 const registerRoute = defineRoute({
   method: 'post',
-  path: '/devices',
+  path: '/',
   summary: 'Register (or refresh) a push token for the caller’s device',
   tags: ['devices'],
   access: AUTHENTICATED,
@@ -24,7 +23,7 @@ const registerRoute = defineRoute({
 
 const listRoute = defineRoute({
   method: 'get',
-  path: '/devices',
+  path: '/',
   summary: "The caller's registered devices",
   tags: ['devices'],
   access: AUTHENTICATED,
@@ -33,7 +32,7 @@ const listRoute = defineRoute({
 
 const deleteRoute = defineRoute({
   method: 'delete',
-  path: '/devices/:id',
+  path: '/:id',
   summary: 'Unregister one of the caller’s devices (no more pushes to it)',
   tags: ['devices'],
   access: AUTHENTICATED,
@@ -43,15 +42,15 @@ const deleteRoute = defineRoute({
 
 export const devicesRoutes = factory
   .createApp()
-  .post(registerRoute.path, guard(registerRoute), validate('json', RegisterDeviceBody), async (c) => {
-    const auth = c.var.auth!;
+  .post(registerRoute.path, endpoint(registerRoute), async (c) => {
+    const auth = c.var.auth;
     const result = await registerDevice(c.var.db, auth.userId, c.req.valid('json'));
     audit(c, { action: 'device.register', outcome: 'success', targetId: auth.userId, details: { deviceId: result.device.id, provider: result.device.provider, moved: result.movedFromAnotherUser } });
     return c.json(result.device, result.created ? 201 : 200);
   })
-  .get(listRoute.path, guard(listRoute), async (c) => c.json({ data: await listDevices(c.var.db, c.var.auth!.userId) }))
-  .delete(deleteRoute.path, guard(deleteRoute), validate('param', DeviceIdParams), async (c) => {
-    const auth = c.var.auth!;
+  .get(listRoute.path, endpoint(listRoute), async (c) => c.json({ data: await listDevices(c.var.db, c.var.auth.userId) }))
+  .delete(deleteRoute.path, endpoint(deleteRoute), async (c) => {
+    const auth = c.var.auth;
     const { id } = c.req.valid('param');
     if (!(await deleteDevice(c.var.db, auth.userId, id))) throw new AppError(404, 'NOT_FOUND');
     audit(c, { action: 'device.delete', outcome: 'success', targetId: auth.userId, details: { deviceId: id } });

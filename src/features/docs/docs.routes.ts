@@ -3,14 +3,14 @@ import * as z from 'zod/mini';
 import { getConfig } from '../../lib/config';
 import { notFound } from '../../lib/errors';
 import { factory, type AppEnv } from '../../lib/factory';
-import { defineRoute, permission, PUBLIC, type RouteSpec } from '../../lib/route';
+import { bindEndpoint, defineRoute, permission, PUBLIC, type RouteSpec } from '../../lib/route';
 import { guard } from '../../middleware/guard';
 import { ErrorResponse } from './common.schemas';
 import { openApiDocument } from './openapi';
 
 const openApiRoute = defineRoute({
   method: 'get',
-  path: '/openapi.json',
+  path: '/',
   summary: 'This document (OpenAPI 3.1)',
   tags: ['ops'],
   access: PUBLIC,
@@ -33,12 +33,14 @@ const openApiAdminRoute: RouteSpec = { ...openApiRoute, access: permission('conf
 function docsGate(publicSpec: RouteSpec, adminSpec?: RouteSpec): MiddlewareHandler<AppEnv> {
   const asPublic = guard(publicSpec);
   const asAdmin = adminSpec && guard(adminSpec);
-  return async (c, next) => {
+  const gate: MiddlewareHandler<AppEnv> = async (c, next) => {
     const mode = getConfig(c.env).apiDocs;
     if (mode === 'public') return asPublic(c, next);
     if (mode === 'admin' && asAdmin) return asAdmin(c, next);
     throw notFound();
   };
+  bindEndpoint(gate, publicSpec);
+  return gate;
 }
 
 export const docsRoutes = factory.createApp().get(openApiRoute.path, docsGate(openApiRoute, openApiAdminRoute), (c) => {
@@ -49,8 +51,7 @@ export const docsRoutes = factory.createApp().get(openApiRoute.path, docsGate(op
 
 const docsPageRoute = defineRoute({
   method: 'get',
-  path: '/docs',
-  absolute: true,
+  path: '/',
   summary: 'Interactive API reference (Scalar), an HTML page',
   tags: ['ops'],
   access: PUBLIC,
@@ -93,7 +94,7 @@ const DOCS_HTML = `<!doctype html>
 </html>`;
 
 /**
- * `/docs` sits outside /api/v1 (an HTML page, not an API route). Under API_DOCS="admin" it is a
+ * The page (mounted at `/docs`) sits outside /api/v1 (an HTML page, not an API route). Under API_DOCS="admin" it is a
  * 404 too: the page loads the document without credentials, so it could only show an error.
  */
 export const docsPage = factory.createApp().get(docsPageRoute.path, docsGate(docsPageRoute), (c) => {

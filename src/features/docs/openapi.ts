@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { ERROR_CODES, type ErrorCode } from '../../lib/errors';
-import { fullPath, routeRegistry, type RouteSpec } from '../../lib/route';
+import { apiPath, fullPath, isApiRoute, mountedRoutes, type RouteSpec } from '../../lib/route';
 import { EXEMPT as CLIENT_VERSION_EXEMPT } from '../../middleware/client-version';
 import { ErrorResponse } from './common.schemas';
 
@@ -81,7 +81,7 @@ function parameters(spec: RouteSpec): Json[] {
 function derivedErrorCodes(spec: RouteSpec): Map<number, ErrorCode[]> {
   const out = new Map<number, ErrorCode[]>();
   const add = (status: number, ...codes: ErrorCode[]) => out.set(status, [...(out.get(status) ?? []), ...codes]);
-  const api = !spec.absolute;
+  const api = isApiRoute(spec);
   const tier = spec.rateLimit ?? (spec.access.kind === 'public' ? 'anonymous' : 'standard');
   // Malformed X-Client-* headers are a 400 on every /api route, whatever its own input.
   if (api || spec.request?.body || spec.request?.query || spec.request?.params) add(400, 'VALIDATION_ERROR');
@@ -141,7 +141,7 @@ function errorResponses(spec: RouteSpec): Map<number, ErrorResponseDoc | null> {
 }
 
 function operationId(spec: RouteSpec): string {
-  return `${spec.method}${spec.path.replace(/[^A-Za-z0-9]+(.)?/g, (_, ch: string | undefined) => (ch ? ch.toUpperCase() : ''))}`;
+  return `${spec.method}${apiPath(spec).replace(/[^A-Za-z0-9]+(.)?/g, (_, ch: string | undefined) => (ch ? ch.toUpperCase() : ''))}`;
 }
 
 function operation(spec: RouteSpec, shared: Json): Json {
@@ -155,8 +155,11 @@ function operation(spec: RouteSpec, shared: Json): Json {
   };
   const params = parameters(spec);
   if (params.length > 0) op.parameters = params;
-  if (spec.request?.body) {
-    op.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(spec.request.body, 'input') } } };
+  const { body, ownerBody } = spec.request ?? {};
+  if (body) {
+    // An owner-narrowed body is documented as either form (the wider one first).
+    const documented = ownerBody ? z.union([body, ownerBody]) : body;
+    op.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(documented, 'input') } } };
   }
   const responses: Json = {};
   for (const [status, r] of Object.entries(spec.responses)) {
@@ -184,8 +187,8 @@ export function openApiDocument(version: string): Json {
   if (cached) return cached;
   const paths: Record<string, Json> = {};
   const responses: Json = {};
-  for (const spec of routeRegistry) {
-    const path = fullPath(spec).replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+  for (const { path: full, spec } of mountedRoutes()) {
+    const path = full.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
     (paths[path] ??= {})[spec.method] = operation(spec, responses);
   }
   cached = {

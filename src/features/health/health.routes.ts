@@ -3,7 +3,7 @@ import { getConfig } from '../../lib/config';
 import { factory } from '../../lib/factory';
 import { log } from '../../lib/log';
 import { defineRoute, PUBLIC } from '../../lib/route';
-import { guard } from '../../middleware/guard';
+import { endpoint } from '../../middleware/endpoint';
 
 const Check = z.object({ status: z.enum(['ok', 'fail']), latencyMs: z.number() });
 const HealthResponse = z.object({
@@ -16,7 +16,7 @@ const HealthResponse = z.object({
 
 const healthRoute = defineRoute({
   method: 'get',
-  path: '/health',
+  path: '/',
   summary: 'Liveness and dependency checks (D1 ×3, KV, both Durable Objects, both queue producers)',
   tags: ['ops'],
   access: PUBLIC,
@@ -81,7 +81,7 @@ function runChecks(env: CloudflareBindings): Promise<Checks> {
   ]);
 }
 
-export const healthRoutes = factory.createApp().get(healthRoute.path, guard(healthRoute), async (c) => {
+export const healthRoutes = factory.createApp().get(healthRoute.path, endpoint(healthRoute), async (c) => {
   const config = getConfig(c.env);
   const checks = await checksFor(c.env);
   const ok = checks.every(([, r]) => r.status === 'ok');

@@ -1,14 +1,13 @@
 import { AppError } from '../../lib/errors';
 import { factory } from '../../lib/factory';
 import { defineRoute, permission } from '../../lib/route';
-import { validate } from '../../lib/validation';
-import { guard } from '../../middleware/guard';
+import { endpoint } from '../../middleware/endpoint';
 import { LogPage, LogQuery } from './logs.schemas';
 import { listLogs } from './logs.service';
 
 const listRoute = defineRoute({
   method: 'get',
-  path: '/logs',
+  path: '/',
   summary: 'Audit and event log, newest first (filters: level, actor, action, target, outcome, time range)',
   tags: ['logs'],
   access: permission('logs:read'),
@@ -18,7 +17,7 @@ const listRoute = defineRoute({
 
 export const logsRoutes = factory
   .createApp()
-  .get(listRoute.path, guard(listRoute), validate('query', LogQuery), async (c) => {
+  .get(listRoute.path, endpoint(listRoute), async (c) => {
     const query = c.req.valid('query');
     if (query.cursor && query.cursor.k === undefined) {
       throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'cursor', message: 'Invalid cursor' }] });

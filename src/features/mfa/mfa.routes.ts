@@ -5,8 +5,7 @@ import { AppError } from '../../lib/errors';
 import { getConfig } from '../../lib/config';
 import { factory, type AppEnv } from '../../lib/factory';
 import { AUTHENTICATED, defineRoute } from '../../lib/route';
-import { validate } from '../../lib/validation';
-import { guard } from '../../middleware/guard';
+import { endpoint, type AuthedEnv } from '../../middleware/endpoint';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { DisableBody, EnableBody, MfaStatus, RecoveryCodes, SetupBody, SetupResponse } from './mfa.schemas';
 import { endOtherSessions } from '../auth/auth.service';
@@ -15,7 +14,7 @@ import * as service from './mfa.service';
 
 const statusRoute = defineRoute({
   method: 'get',
-  path: '/auth/mfa',
+  path: '/',
   summary: 'Two-factor status of the caller',
   tags: ['mfa'],
   access: AUTHENTICATED,
@@ -23,7 +22,7 @@ const statusRoute = defineRoute({
 });
 const setupRoute = defineRoute({
   method: 'post',
-  path: '/auth/mfa/totp/setup',
+  path: '/totp/setup',
   summary: 'Start TOTP enrolment (needs the password): returns the secret and an otpauth:// URL',
   tags: ['mfa'],
   access: AUTHENTICATED,
@@ -33,7 +32,7 @@ const setupRoute = defineRoute({
 });
 const enableRoute = defineRoute({
   method: 'post',
-  path: '/auth/mfa/totp/enable',
+  path: '/totp/enable',
   summary: 'Confirm enrolment with a code; returns single-use recovery codes (shown once)',
   tags: ['mfa'],
   access: AUTHENTICATED,
@@ -43,7 +42,7 @@ const enableRoute = defineRoute({
 });
 const disableRoute = defineRoute({
   method: 'post',
-  path: '/auth/mfa/totp/disable',
+  path: '/totp/disable',
   summary: 'Turn two-factor off (password and a current code or recovery code)',
   tags: ['mfa'],
   access: AUTHENTICATED,
@@ -53,7 +52,7 @@ const disableRoute = defineRoute({
 });
 const recoveryRoute = defineRoute({
   method: 'post',
-  path: '/auth/mfa/recovery-codes',
+  path: '/recovery-codes',
   summary: 'Replace the recovery codes (password and a current code)',
   tags: ['mfa'],
   access: AUTHENTICATED,
@@ -62,14 +61,14 @@ const recoveryRoute = defineRoute({
   responses: { 200: { description: 'New recovery codes', schema: RecoveryCodes } },
 });
 
-const deps = (c: Context<AppEnv>): service.MfaDeps => ({ db: c.var.db, encryptionKey: c.env.MFA_ENCRYPTION_KEY, issuer: `app-ubr${getConfig(c.env).env === 'production' ? '' : ` (${getConfig(c.env).env})`}` });
+const deps = <E extends AppEnv>(c: Context<E>): service.MfaDeps => ({ db: c.var.db, encryptionKey: c.env.MFA_ENCRYPTION_KEY, issuer: `app-ubr${getConfig(c.env).env === 'production' ? '' : ` (${getConfig(c.env).env})`}` });
 
 /**
  * Turning two-factor on or off ends every other session (a device signed in before the change
  * must prove the new state), tells the owner, and closes the other sessions' live sockets.
  */
-async function evictOtherDevices(c: Context<AppEnv>, event: 'mfa_enabled' | 'mfa_disabled') {
-  const auth = c.var.auth!;
+async function evictOtherDevices(c: Context<AuthedEnv>, event: 'mfa_enabled' | 'mfa_disabled') {
+  const auth = c.var.auth;
   const ended = await endOtherSessions(c.var.db, auth.userInternalId, auth.sessionInternalId, event);
   audit(c, { action: 'security.sessions_ended', outcome: 'success', targetId: auth.userId, details: { reason: event, sessions: ended } });
   await afterResponse(
@@ -86,43 +85,43 @@ async function evictOtherDevices(c: Context<AppEnv>, event: 'mfa_enabled' | 'mfa
  * Runs a two-factor change; a wrong password or code (the service's 400) is audited as
  * `mfa.failure` with the operation and which field was wrong, then rethrown unchanged.
  */
-async function audited<T>(c: Context<AppEnv>, operation: 'setup' | 'enable' | 'disable' | 'recovery_codes', run: () => Promise<T>): Promise<T> {
+async function audited<T>(c: Context<AuthedEnv>, operation: 'setup' | 'enable' | 'disable' | 'recovery_codes', run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
     if (err instanceof AppError && err.status === 400) {
-      audit(c, { action: 'mfa.failure', outcome: 'failure', targetId: c.var.auth!.userId, details: { operation, field: err.details?.[0]?.field ?? null } });
+      audit(c, { action: 'mfa.failure', outcome: 'failure', targetId: c.var.auth.userId, details: { operation, field: err.details?.[0]?.field ?? null } });
     }
     throw err;
   }
 }
 
-const recoveryCodeUsed = (c: Context<AppEnv>, operation: string) =>
-  audit(c, { action: 'mfa.recovery_code_used', outcome: 'success', targetId: c.var.auth!.userId, details: { operation } });
+const recoveryCodeUsed = (c: Context<AuthedEnv>, operation: string) =>
+  audit(c, { action: 'mfa.recovery_code_used', outcome: 'success', targetId: c.var.auth.userId, details: { operation } });
 
 export const mfaRoutes = factory
   .createApp()
-  .get(statusRoute.path, guard(statusRoute), async (c) => c.json(await service.mfaStatus(c.var.db, c.var.auth!.userInternalId)))
-  .post(setupRoute.path, guard(setupRoute), validate('json', SetupBody), async (c) => c.json(await audited(c, 'setup', () => service.setupTotp(deps(c), c.var.auth!, c.req.valid('json').password))))
-  .post(enableRoute.path, guard(enableRoute), validate('json', EnableBody), async (c) => {
-    const auth = c.var.auth!;
+  .get(statusRoute.path, endpoint(statusRoute), async (c) => c.json(await service.mfaStatus(c.var.db, c.var.auth.userInternalId)))
+  .post(setupRoute.path, endpoint(setupRoute), async (c) => c.json(await audited(c, 'setup', () => service.setupTotp(deps(c), c.var.auth, c.req.valid('json').password))))
+  .post(enableRoute.path, endpoint(enableRoute), async (c) => {
+    const auth = c.var.auth;
     const recoveryCodes = await audited(c, 'enable', () => service.enableTotp(deps(c), auth, c.req.valid('json').code));
     audit(c, { action: 'mfa.enable', outcome: 'success', targetId: auth.userId });
     await evictOtherDevices(c, 'mfa_enabled');
     return c.json({ recoveryCodes });
   })
-  .post(disableRoute.path, guard(disableRoute), validate('json', DisableBody), async (c) => {
+  .post(disableRoute.path, endpoint(disableRoute), async (c) => {
     const { password, code } = c.req.valid('json');
-    const factor = await audited(c, 'disable', () => service.disableTotp(deps(c), c.var.auth!, password, code));
+    const factor = await audited(c, 'disable', () => service.disableTotp(deps(c), c.var.auth, password, code));
     if (factor === 'recovery_code') recoveryCodeUsed(c, 'disable');
-    audit(c, { action: 'mfa.disable', outcome: 'success', targetId: c.var.auth!.userId });
+    audit(c, { action: 'mfa.disable', outcome: 'success', targetId: c.var.auth.userId });
     await evictOtherDevices(c, 'mfa_disabled');
     return c.body(null, 204);
   })
-  .post(recoveryRoute.path, guard(recoveryRoute), validate('json', DisableBody), async (c) => {
+  .post(recoveryRoute.path, endpoint(recoveryRoute), async (c) => {
     const { password, code } = c.req.valid('json');
-    const { codes, factor } = await audited(c, 'recovery_codes', () => service.regenerateRecoveryCodes(deps(c), c.var.auth!, password, code));
+    const { codes, factor } = await audited(c, 'recovery_codes', () => service.regenerateRecoveryCodes(deps(c), c.var.auth, password, code));
     if (factor === 'recovery_code') recoveryCodeUsed(c, 'recovery_codes');
-    audit(c, { action: 'mfa.recovery_codes_regenerated', outcome: 'success', targetId: c.var.auth!.userId });
+    audit(c, { action: 'mfa.recovery_codes_regenerated', outcome: 'success', targetId: c.var.auth.userId });
     return c.json({ recoveryCodes: codes });
   });

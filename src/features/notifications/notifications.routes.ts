@@ -4,15 +4,14 @@ import { audit } from '../../lib/audit';
 import { AppError } from '../../lib/errors';
 import { factory } from '../../lib/factory';
 import { AUTHENTICATED, defineRoute, permission } from '../../lib/route';
-import { validate } from '../../lib/validation';
-import { guard } from '../../middleware/guard';
+import { endpoint } from '../../middleware/endpoint';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { ListQuery, NotificationIdParams, NotificationPage, ReadAllResponse, SendNotificationBody, SendResponse, UserIdParams } from './notifications.schemas';
 import { listNotifications, markAllRead, markRead, sendToUser } from './notifications.service';
 
 const listRoute = defineRoute({
   method: 'get',
-  path: '/notifications',
+  path: '/',
   summary: "The caller's notifications (every channel, with delivery status), newest first",
   tags: ['notifications'],
   access: AUTHENTICATED,
@@ -22,7 +21,7 @@ const listRoute = defineRoute({
 
 const readAllRoute = defineRoute({
   method: 'post',
-  path: '/notifications/read-all',
+  path: '/read-all',
   summary: "Mark every one of the caller's notifications read",
   tags: ['notifications'],
   access: AUTHENTICATED,
@@ -31,7 +30,7 @@ const readAllRoute = defineRoute({
 
 const readRoute = defineRoute({
   method: 'post',
-  path: '/notifications/:id/read',
+  path: '/:id/read',
   summary: 'Mark one of the caller’s notifications read (idempotent)',
   tags: ['notifications'],
   access: AUTHENTICATED,
@@ -41,7 +40,7 @@ const readRoute = defineRoute({
 
 const userListRoute = defineRoute({
   method: 'get',
-  path: '/notifications/users/:id',
+  path: '/users/:id',
   summary: "A user's notifications (admins with notifications:read, or the user)",
   tags: ['notifications'],
   access: permission('notifications:read', 'id'),
@@ -51,7 +50,7 @@ const userListRoute = defineRoute({
 
 const sendRoute = defineRoute({
   method: 'post',
-  path: '/notifications',
+  path: '/',
   summary: 'Send a notification to a user through the queue (operators; business code calls notify())',
   tags: ['notifications'],
   access: permission('notifications:write'),
@@ -68,23 +67,23 @@ const sendRoute = defineRoute({
 
 export const notificationsRoutes = factory
   .createApp()
-  .get(listRoute.path, guard(listRoute), validate('query', ListQuery), async (c) => {
-    return c.json(await listNotifications(c.var.db, c.var.auth!.userId, c.req.valid('query')));
+  .get(listRoute.path, endpoint(listRoute), async (c) => {
+    return c.json(await listNotifications(c.var.db, c.var.auth.userId, c.req.valid('query')));
   })
-  .post(readAllRoute.path, guard(readAllRoute), async (c) => {
-    return c.json({ updated: await markAllRead(c.var.db, c.var.auth!.userId) });
+  .post(readAllRoute.path, endpoint(readAllRoute), async (c) => {
+    return c.json({ updated: await markAllRead(c.var.db, c.var.auth.userId) });
   })
-  .post(readRoute.path, guard(readRoute), validate('param', NotificationIdParams), async (c) => {
-    if (!(await markRead(c.var.db, c.var.auth!.userId, c.req.valid('param').id))) throw new AppError(404, 'NOT_FOUND');
+  .post(readRoute.path, endpoint(readRoute), async (c) => {
+    if (!(await markRead(c.var.db, c.var.auth.userId, c.req.valid('param').id))) throw new AppError(404, 'NOT_FOUND');
     return c.body(null, 204);
   })
-  .get(userListRoute.path, guard(userListRoute), validate('param', UserIdParams), validate('query', ListQuery), async (c) => {
+  .get(userListRoute.path, endpoint(userListRoute), async (c) => {
     const { id: userId } = c.req.valid('param');
     const exists = await c.var.db.auth.select({ id: users.id }).from(users).where(eq(users.publicId, userId)).get();
     if (!exists) throw new AppError(404, 'NOT_FOUND');
     return c.json(await listNotifications(c.var.db, userId, c.req.valid('query')));
   })
-  .post(sendRoute.path, guard(sendRoute), validate('json', SendNotificationBody), async (c) => {
+  .post(sendRoute.path, endpoint(sendRoute), async (c) => {
     const input = c.req.valid('json');
     const result = await sendToUser({ db: c.var.db, env: c.env }, input);
     audit(c, { action: 'notification.send', outcome: 'success', targetId: input.userId, details: { channels: input.channels, kind: input.kind, category: input.category } });

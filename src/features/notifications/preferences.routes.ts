@@ -2,8 +2,7 @@ import { audit } from '../../lib/audit';
 import { AppError } from '../../lib/errors';
 import { factory } from '../../lib/factory';
 import { AUTHENTICATED, defineRoute } from '../../lib/route';
-import { validate } from '../../lib/validation';
-import { guard } from '../../middleware/guard';
+import { endpoint } from '../../middleware/endpoint';
 import { ErrorResponse } from '../docs/common.schemas';
 import { maskPhone } from './notifications.service';
 import { PreferencesBody, PreferencesResponse, SmsConsentBody, SmsConsentList, SmsConsentPending, SmsConsentResponse, SmsConsentVerifyBody } from './preferences.schemas';
@@ -12,7 +11,7 @@ import { CODE_TTL_MS, MAX_CODE_ATTEMPTS, pendingSmsOptIn, requestSmsOptIn, verif
 
 const getRoute = defineRoute({
   method: 'get',
-  path: '/notifications/preferences',
+  path: '/preferences',
   summary: "The caller's notification preferences per channel",
   tags: ['notifications'],
   access: AUTHENTICATED,
@@ -21,7 +20,7 @@ const getRoute = defineRoute({
 
 const putRoute = defineRoute({
   method: 'put',
-  path: '/notifications/preferences',
+  path: '/preferences',
   summary: 'Switch channels on or off and set personal quiet hours (security notifications are always delivered)',
   tags: ['notifications'],
   access: AUTHENTICATED,
@@ -31,7 +30,7 @@ const putRoute = defineRoute({
 
 const consentListRoute = defineRoute({
   method: 'get',
-  path: '/notifications/sms-consent',
+  path: '/sms-consent',
   summary: "The caller's recorded SMS consents, and the opt-in waiting for its code",
   tags: ['notifications'],
   access: AUTHENTICATED,
@@ -40,7 +39,7 @@ const consentListRoute = defineRoute({
 
 const consentPutRoute = defineRoute({
   method: 'put',
-  path: '/notifications/sms-consent',
+  path: '/sms-consent',
   summary:
     'Opt a number in to promotional SMS (double opt-in: a 6-digit code is texted to it, valid 10 minutes; nothing is recorded until POST /notifications/sms-consent/verify), or withdraw consent (immediate)',
   tags: ['notifications'],
@@ -58,7 +57,7 @@ const consentPutRoute = defineRoute({
 
 const consentVerifyRoute = defineRoute({
   method: 'post',
-  path: '/notifications/sms-consent/verify',
+  path: '/sms-consent/verify',
   summary: `Confirm the pending opt-in with the code texted to the number (${MAX_CODE_ATTEMPTS} attempts, ${CODE_TTL_MS / 60_000} minutes): records the consent and moves the number to the caller`,
   tags: ['notifications'],
   access: AUTHENTICATED,
@@ -76,21 +75,21 @@ function ipPrefix(ip: string | undefined): string | null {
 
 export const preferencesRoutes = factory
   .createApp()
-  .get(getRoute.path, guard(getRoute), async (c) => c.json(await getPreferences(c.var.db, c.var.auth!.userId)))
-  .put(putRoute.path, guard(putRoute), validate('json', PreferencesBody), async (c) => {
+  .get(getRoute.path, endpoint(getRoute), async (c) => c.json(await getPreferences(c.var.db, c.var.auth.userId)))
+  .put(putRoute.path, endpoint(putRoute), async (c) => {
     const body = c.req.valid('json');
-    const prefs = await putPreferences(c.var.db, c.var.auth!.userId, body);
-    audit(c, { action: 'notification.preferences_update', outcome: 'success', targetId: c.var.auth!.userId, details: { channels: Object.keys(body.channels) } });
+    const prefs = await putPreferences(c.var.db, c.var.auth.userId, body);
+    audit(c, { action: 'notification.preferences_update', outcome: 'success', targetId: c.var.auth.userId, details: { channels: Object.keys(body.channels) } });
     return c.json(prefs);
   })
-  .get(consentListRoute.path, guard(consentListRoute), async (c) => {
-    const userId = c.var.auth!.userId;
+  .get(consentListRoute.path, endpoint(consentListRoute), async (c) => {
+    const userId = c.var.auth.userId;
     const [data, pending] = await Promise.all([listSmsConsents(c.var.db, userId), pendingSmsOptIn(c.var.db, userId)]);
     return c.json({ data, pending });
   })
-  .put(consentPutRoute.path, guard(consentPutRoute), validate('json', SmsConsentBody), async (c) => {
+  .put(consentPutRoute.path, endpoint(consentPutRoute), async (c) => {
     const body = c.req.valid('json');
-    const userId = c.var.auth!.userId;
+    const userId = c.var.auth.userId;
     // Proof of consent: when, from where (network prefix, not the full IP), with which client.
     const evidence = { at: new Date().toISOString(), ipPrefix: ipPrefix(c.req.header('CF-Connecting-IP')), userAgent: c.req.header('User-Agent')?.slice(0, 256) ?? null, requestId: c.var.requestId };
     const phone = maskPhone(body.phone);
@@ -103,8 +102,8 @@ export const preferencesRoutes = factory
     audit(c, { action: 'notification.sms_consent', outcome: 'success', targetId: userId, details: { promotional: true, step: 'code_sent', phone } });
     return c.json(pending, 202);
   })
-  .post(consentVerifyRoute.path, guard(consentVerifyRoute), validate('json', SmsConsentVerifyBody), async (c) => {
-    const userId = c.var.auth!.userId;
+  .post(consentVerifyRoute.path, endpoint(consentVerifyRoute), async (c) => {
+    const userId = c.var.auth.userId;
     const result = await verifySmsOptIn(c.var.db, userId, c.req.valid('json').code);
     if (!result.ok) {
       audit(c, { action: 'notification.sms_consent', outcome: 'failure', targetId: userId, details: { promotional: true, step: 'verify', reason: result.reason, attemptsLeft: result.attemptsLeft } });

@@ -3,8 +3,7 @@ import { getConfig } from '../../lib/config';
 import { AppError } from '../../lib/errors';
 import { factory } from '../../lib/factory';
 import { AUTHENTICATED, defineRoute, PUBLIC } from '../../lib/route';
-import { validate } from '../../lib/validation';
-import { guard } from '../../middleware/guard';
+import { endpoint } from '../../middleware/endpoint';
 import { ErrorResponse } from '../docs/common.schemas';
 
 const TicketResponse = z.object({ ticket: z.string(), expiresAt: z.string(), url: z.string() });
@@ -14,7 +13,7 @@ const StreamQuery = z.strictObject({ ticket: z.string().check(z.regex(/^[0-9a-f-
 
 const ticketRoute = defineRoute({
   method: 'post',
-  path: '/notifications/stream/ticket',
+  path: '/stream/ticket',
   summary: 'A single-use ticket (30 s) to open the live in-app notification WebSocket',
   tags: ['notifications'],
   access: AUTHENTICATED,
@@ -23,7 +22,7 @@ const ticketRoute = defineRoute({
 
 const streamRoute = defineRoute({
   method: 'get',
-  path: '/notifications/stream',
+  path: '/stream',
   summary: 'WebSocket of live in-app notifications; authenticated by a ticket from POST /notifications/stream/ticket',
   tags: ['notifications'],
   access: PUBLIC,
@@ -38,8 +37,8 @@ const streamRoute = defineRoute({
 
 export const streamRoutes = factory
   .createApp()
-  .post(ticketRoute.path, guard(ticketRoute), async (c) => {
-    const auth = c.var.auth!;
+  .post(ticketRoute.path, endpoint(ticketRoute), async (c) => {
+    const auth = c.var.auth;
     const hub = c.env.NOTIFICATION_HUB.get(c.env.NOTIFICATION_HUB.idFromName(auth.userId));
     const { ticket, expiresAt } = await hub.issueTicket(auth.userId, auth.sessionId);
     const url = new URL(c.req.url);
@@ -48,7 +47,7 @@ export const streamRoutes = factory
     url.search = `?ticket=${ticket}`;
     return c.json({ ticket, expiresAt: new Date(expiresAt).toISOString(), url: url.toString() });
   })
-  .get(streamRoute.path, guard(streamRoute), validate('query', StreamQuery), async (c) => {
+  .get(streamRoute.path, endpoint(streamRoute), async (c) => {
     if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
       throw new AppError(400, 'VALIDATION_ERROR', { message: 'Expected a WebSocket upgrade', details: [{ field: 'Upgrade', message: 'Must be websocket' }] });
     }

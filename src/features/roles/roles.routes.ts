@@ -1,8 +1,7 @@
 import { audit } from '../../lib/audit';
 import { factory } from '../../lib/factory';
 import { defineRoute, permission } from '../../lib/route';
-import { validate } from '../../lib/validation';
-import { guard } from '../../middleware/guard';
+import { endpoint } from '../../middleware/endpoint';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { RoleCreateBody, RoleIdParams, RoleList, RoleResponse, RoleUpdateBody } from './roles.schemas';
 import { ceilingOf } from './ceilings';
@@ -14,7 +13,7 @@ const ceiling = { description: 'PERMISSION_CEILING: a permission the caller lack
 
 const listRoute = defineRoute({
   method: 'get',
-  path: '/roles',
+  path: '/',
   summary: 'List roles with their permissions',
   tags: ['roles'],
   access: permission('roles:read'),
@@ -22,7 +21,7 @@ const listRoute = defineRoute({
 });
 const createRoute = defineRoute({
   method: 'post',
-  path: '/roles',
+  path: '/',
   summary: 'Create a role',
   tags: ['roles'],
   access: permission('roles:write'),
@@ -31,7 +30,7 @@ const createRoute = defineRoute({
 });
 const getRoute = defineRoute({
   method: 'get',
-  path: '/roles/:id',
+  path: '/:id',
   summary: 'Read a role',
   tags: ['roles'],
   access: permission('roles:read'),
@@ -40,7 +39,7 @@ const getRoute = defineRoute({
 });
 const putRoute = defineRoute({
   method: 'put',
-  path: '/roles/:id',
+  path: '/:id',
   summary: 'Replace a role (built-in roles keep their names; admin keeps every permission)',
   tags: ['roles'],
   access: permission('roles:write'),
@@ -49,7 +48,7 @@ const putRoute = defineRoute({
 });
 const deleteRoute = defineRoute({
   method: 'delete',
-  path: '/roles/:id',
+  path: '/:id',
   summary: 'Delete a role (not a built-in one)',
   tags: ['roles'],
   access: permission('roles:write'),
@@ -59,21 +58,21 @@ const deleteRoute = defineRoute({
 
 export const rolesRoutes = factory
   .createApp()
-  .get(listRoute.path, guard(listRoute), async (c) => c.json({ data: await service.listRoles(c.var.db) }))
-  .post(createRoute.path, guard(createRoute), validate('json', RoleCreateBody), async (c) => {
-    const role = await service.createRole(c.var.db, ceilingOf(c.var.auth!), c.req.valid('json'));
+  .get(listRoute.path, endpoint(listRoute), async (c) => c.json({ data: await service.listRoles(c.var.db) }))
+  .post(createRoute.path, endpoint(createRoute), async (c) => {
+    const role = await service.createRole(c.var.db, ceilingOf(c.var.auth), c.req.valid('json'));
     audit(c, { action: 'role.create', outcome: 'success', targetId: role.id, details: { name: role.name, permissions: role.permissions } });
     return c.json(role, 201);
   })
-  .get(getRoute.path, guard(getRoute), validate('param', RoleIdParams), async (c) => c.json(await service.getRole(c.var.db, c.req.valid('param').id)))
-  .put(putRoute.path, guard(putRoute), validate('param', RoleIdParams), validate('json', RoleUpdateBody), async (c) => {
-    const role = await service.updateRole(c.var.db, ceilingOf(c.var.auth!), c.req.valid('param').id, c.req.valid('json'));
+  .get(getRoute.path, endpoint(getRoute), async (c) => c.json(await service.getRole(c.var.db, c.req.valid('param').id)))
+  .put(putRoute.path, endpoint(putRoute), async (c) => {
+    const role = await service.updateRole(c.var.db, ceilingOf(c.var.auth), c.req.valid('param').id, c.req.valid('json'));
     audit(c, { action: 'role.update', outcome: 'success', targetId: role.id, details: { name: role.name, permissions: role.permissions } });
     return c.json(role);
   })
-  .delete(deleteRoute.path, guard(deleteRoute), validate('param', RoleIdParams), async (c) => {
+  .delete(deleteRoute.path, endpoint(deleteRoute), async (c) => {
     const { id } = c.req.valid('param');
-    const name = await service.deleteRole(c.var.db, ceilingOf(c.var.auth!), id);
+    const name = await service.deleteRole(c.var.db, ceilingOf(c.var.auth), id);
     audit(c, { action: 'role.delete', outcome: 'success', targetId: id, details: { name } });
     return c.body(null, 204);
   });

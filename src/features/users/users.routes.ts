@@ -1,12 +1,10 @@
 import type { Context } from 'hono';
-import * as z from 'zod/mini';
 import { afterResponse } from '../../lib/after-response';
 import { audit } from '../../lib/audit';
 import { AppError } from '../../lib/errors';
-import { factory, type AppEnv } from '../../lib/factory';
+import { factory } from '../../lib/factory';
 import { AUTHENTICATED, defineRoute, permission } from '../../lib/route';
-import { issuesToDetails, validate } from '../../lib/validation';
-import { guard } from '../../middleware/guard';
+import { endpoint, type AuthedEnv } from '../../middleware/endpoint';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { closeLiveSockets, sendSecurityNotice } from '../auth/security-events';
 import { ceilingOf } from '../roles/ceilings';
@@ -20,10 +18,8 @@ import {
   UserIdParams,
   UserListQuery,
   UserPage,
-  UserPatchBody,
   UserResponse,
   UserRoleParams,
-  UserUpdateBody,
 } from './users.schemas';
 import { loadProfiles, loadUserView, readProfileName, toUserView } from './users.service';
 
@@ -32,7 +28,7 @@ const ceiling = { description: 'PERMISSION_CEILING: the user holds permissions t
 
 const meRoute = defineRoute({
   method: 'get',
-  path: '/users/me',
+  path: '/me',
   summary: 'The signed-in user',
   tags: ['users'],
   access: AUTHENTICATED,
@@ -43,7 +39,7 @@ const meRoute = defineRoute({
 
 const listRoute = defineRoute({
   method: 'get',
-  path: '/users',
+  path: '/',
   summary: 'List users (cursor pagination, filters)',
   tags: ['users'],
   access: permission('users:read'),
@@ -53,7 +49,7 @@ const listRoute = defineRoute({
 
 const getRoute = defineRoute({
   method: 'get',
-  path: '/users/:id',
+  path: '/:id',
   summary: 'Read a user (the user itself, or users:read)',
   tags: ['users'],
   access: permission('users:read', 'id'),
@@ -63,27 +59,27 @@ const getRoute = defineRoute({
 
 const putRoute = defineRoute({
   method: 'put',
-  path: '/users/:id',
+  path: '/:id',
   summary: 'Replace the editable fields of a user (self: fullName; users:write: also email, emailVerified)',
   tags: ['users'],
   access: permission('users:write', 'id'),
-  request: { params: UserIdParams, body: UserUpdateBody },
+  request: { params: UserIdParams, body: AdminUpdate, ownerBody: SelfUpdate },
   responses: { 200: { description: 'The updated user', schema: UserResponse }, 403: ceiling, 404: notFound, 409: { description: 'EMAIL_TAKEN', schema: ErrorResponse, codes: ['EMAIL_TAKEN'] } },
 });
 
 const patchRoute = defineRoute({
   method: 'patch',
-  path: '/users/:id',
+  path: '/:id',
   summary: 'Change some editable fields of a user',
   tags: ['users'],
   access: permission('users:write', 'id'),
-  request: { params: UserIdParams, body: UserPatchBody },
+  request: { params: UserIdParams, body: AdminPatch, ownerBody: SelfPatch },
   responses: { 200: { description: 'The updated user', schema: UserResponse }, 403: ceiling, 404: notFound, 409: { description: 'EMAIL_TAKEN', schema: ErrorResponse, codes: ['EMAIL_TAKEN'] } },
 });
 
 const deleteRoute = defineRoute({
   method: 'delete',
-  path: '/users/:id',
+  path: '/:id',
   summary: 'Soft-delete a user (the user itself, or users:delete); every session ends at once',
   tags: ['users'],
   access: permission('users:delete', 'id'),
@@ -93,7 +89,7 @@ const deleteRoute = defineRoute({
 
 const restoreRoute = defineRoute({
   method: 'post',
-  path: '/users/:id/restore',
+  path: '/:id/restore',
   summary: 'Restore a soft-deleted user (sessions stay ended: the user signs in again)',
   tags: ['users'],
   access: permission('users:delete'),
@@ -103,7 +99,7 @@ const restoreRoute = defineRoute({
 
 const grantRoute = defineRoute({
   method: 'put',
-  path: '/users/:id/roles/:roleId',
+  path: '/:id/roles/:roleId',
   summary: 'Grant a role (idempotent). Nobody changes their own roles.',
   tags: ['roles'],
   access: permission('roles:write'),
@@ -113,7 +109,7 @@ const grantRoute = defineRoute({
 
 const revokeRoute = defineRoute({
   method: 'delete',
-  path: '/users/:id/roles/:roleId',
+  path: '/:id/roles/:roleId',
   summary: 'Revoke a role; takes effect on the next request of every live token',
   tags: ['roles'],
   access: permission('roles:write'),
@@ -121,20 +117,12 @@ const revokeRoute = defineRoute({
   responses: { 204: NoContent, 403: { description: 'FORBIDDEN: own roles; PERMISSION_CEILING: a role beyond the caller, the admin role, or a more privileged user', schema: ErrorResponse, codes: ['FORBIDDEN', 'PERMISSION_CEILING'] }, 404: notFound, 422: { description: 'Last admin', schema: ErrorResponse } },
 });
 
-/** Self-service callers get the narrow schema; holders of users:write the admin one. */
-function parseChanges(c: Context<AppEnv>, adminSchema: z.ZodMiniType, selfSchema: z.ZodMiniType): admin.UserChanges {
-  const schema = c.var.auth!.permissions.has('users:write') ? adminSchema : selfSchema;
-  const result = z.safeParse(schema, c.var.jsonBody);
-  if (!result.success) throw new AppError(400, 'VALIDATION_ERROR', { details: issuesToDetails(result.error.issues) });
-  return result.data as admin.UserChanges;
-}
-
 /**
  * PUT/PATCH /users/:id. An email change (holders of users:write only) also ended the user's
  * sessions and one-time tokens in its batch; here the old address is told and live sockets close.
  */
-async function applyUpdate(c: Context<AppEnv>, id: string, changes: admin.UserChanges) {
-  const auth = c.var.auth!;
+async function applyUpdate(c: Context<AuthedEnv>, id: string, changes: admin.UserChanges) {
+  const auth = c.var.auth;
   const { user, emailChange } = await admin.updateUser(c.var.db, ceilingOf(auth), id, changes, auth);
   audit(c, { action: 'user.update', outcome: 'success', targetId: id, details: { fields: Object.keys(c.var.jsonBody as object) } });
   if (emailChange) {
@@ -152,8 +140,8 @@ async function applyUpdate(c: Context<AppEnv>, id: string, changes: admin.UserCh
   return user;
 }
 
-function refuseOwnRoles(c: Context<AppEnv>, userId: string) {
-  if (userId === c.var.auth!.userId) {
+function refuseOwnRoles(c: Context<AuthedEnv>, userId: string) {
+  if (userId === c.var.auth.userId) {
     audit(c, { action: 'authz.denied', outcome: 'failure', targetId: userId, details: { reason: 'own_roles' } });
     throw new AppError(403, 'FORBIDDEN', { message: 'You cannot change your own roles' });
   }
@@ -161,57 +149,57 @@ function refuseOwnRoles(c: Context<AppEnv>, userId: string) {
 
 export const usersRoutes = factory
   .createApp()
-  .get(meRoute.path, guard(meRoute), async (c) => {
-    const auth = c.var.auth!;
+  .get(meRoute.path, endpoint(meRoute), async (c) => {
+    const auth = c.var.auth;
     // The auth check read the user row; the profile was read alongside it (spec.prefetch).
     const prefetched = (await c.var.prefetched) as { fullName: string | null } | undefined;
     const fullName = prefetched ? prefetched.fullName : ((await loadProfiles(c.var.db, [auth.userId])).get(auth.userId) ?? null);
     return c.json(toUserView(auth.user, fullName));
   })
-  .get(listRoute.path, guard(listRoute), validate('query', UserListQuery), async (c) => {
+  .get(listRoute.path, endpoint(listRoute), async (c) => {
     return c.json(await admin.listUsers(c.var.db, c.req.valid('query')));
   })
-  .get(getRoute.path, guard(getRoute), validate('param', UserIdParams), validate('query', UserGetQuery), async (c) => {
+  .get(getRoute.path, endpoint(getRoute), async (c) => {
     const { id } = c.req.valid('param');
-    const includeDeleted = c.req.valid('query').includeDeleted === true && c.var.auth!.permissions.has('users:read');
+    const includeDeleted = c.req.valid('query').includeDeleted === true && c.var.auth.permissions.has('users:read');
     const user = await loadUserView(c.var.db, id, { includeDeleted });
     if (!user) throw new AppError(404, 'NOT_FOUND');
     return c.json(user);
   })
-  .put(putRoute.path, guard(putRoute), validate('param', UserIdParams), async (c) => {
+  .put(putRoute.path, endpoint(putRoute), async (c) => {
     const { id } = c.req.valid('param');
-    return c.json(await applyUpdate(c, id, parseChanges(c, AdminUpdate, SelfUpdate)));
+    return c.json(await applyUpdate(c, id, c.req.valid('json')));
   })
-  .patch(patchRoute.path, guard(patchRoute), validate('param', UserIdParams), async (c) => {
+  .patch(patchRoute.path, endpoint(patchRoute), async (c) => {
     const { id } = c.req.valid('param');
-    return c.json(await applyUpdate(c, id, parseChanges(c, AdminPatch, SelfPatch)));
+    return c.json(await applyUpdate(c, id, c.req.valid('json')));
   })
-  .delete(deleteRoute.path, guard(deleteRoute), validate('param', UserIdParams), async (c) => {
+  .delete(deleteRoute.path, endpoint(deleteRoute), async (c) => {
     const { id } = c.req.valid('param');
-    await admin.softDeleteUser(c.var.db, ceilingOf(c.var.auth!), id);
+    await admin.softDeleteUser(c.var.db, ceilingOf(c.var.auth), id);
     audit(c, { action: 'user.delete', outcome: 'success', targetId: id });
     await afterResponse(c, 'closing live sockets', closeLiveSockets(c.env, id));
     return c.body(null, 204);
   })
-  .post(restoreRoute.path, guard(restoreRoute), validate('param', UserIdParams), async (c) => {
+  .post(restoreRoute.path, endpoint(restoreRoute), async (c) => {
     const { id } = c.req.valid('param');
-    const user = await admin.restoreUser(c.var.db, ceilingOf(c.var.auth!), id);
+    const user = await admin.restoreUser(c.var.db, ceilingOf(c.var.auth), id);
     audit(c, { action: 'user.restore', outcome: 'success', targetId: id });
     return c.json(user);
   })
-  .put(grantRoute.path, guard(grantRoute), validate('param', UserRoleParams), async (c) => {
+  .put(grantRoute.path, endpoint(grantRoute), async (c) => {
     const { id, roleId } = c.req.valid('param');
     refuseOwnRoles(c, id);
-    const role = await admin.grantRole(c.var.db, ceilingOf(c.var.auth!), id, roleId);
+    const role = await admin.grantRole(c.var.db, ceilingOf(c.var.auth), id, roleId);
     audit(c, { action: 'role.grant', outcome: 'success', targetId: id, details: { role } });
     const user = await loadUserView(c.var.db, id);
     if (!user) throw new AppError(404, 'NOT_FOUND');
     return c.json(user);
   })
-  .delete(revokeRoute.path, guard(revokeRoute), validate('param', UserRoleParams), async (c) => {
+  .delete(revokeRoute.path, endpoint(revokeRoute), async (c) => {
     const { id, roleId } = c.req.valid('param');
     refuseOwnRoles(c, id);
-    const role = await admin.revokeRole(c.var.db, ceilingOf(c.var.auth!), id, roleId);
+    const role = await admin.revokeRole(c.var.db, ceilingOf(c.var.auth), id, roleId);
     audit(c, { action: 'role.revoke', outcome: 'success', targetId: id, details: { role } });
     return c.body(null, 204);
   });

@@ -3,7 +3,7 @@ import { AppError } from '../../lib/errors';
 import { factory } from '../../lib/factory';
 import { log } from '../../lib/log';
 import { defineRoute, PUBLIC } from '../../lib/route';
-import { guard } from '../../middleware/guard';
+import { endpoint } from '../../middleware/endpoint';
 import { ErrorResponse } from '../docs/common.schemas';
 import { secret } from '../notifications/notifications.config';
 import { applyInboundSms } from '../notifications/preferences.service';
@@ -11,7 +11,7 @@ import { claimMessage, releaseMessage } from './twilio.service';
 
 const inboundRoute = defineRoute({
   method: 'post',
-  path: '/webhooks/twilio/sms',
+  path: '/sms',
   summary: 'Inbound SMS from Twilio (form-encoded, X-Twilio-Signature verified): STOP opts out, START opts back in; each MessageSid is applied once',
   tags: ['webhooks'],
   access: PUBLIC,
@@ -40,7 +40,7 @@ export async function twilioSignature(authToken: string, url: string, params: UR
   return btoa(String.fromCharCode(...mac));
 }
 
-export const twilioRoutes = factory.createApp().post(inboundRoute.path, guard(inboundRoute), async (c) => {
+export const twilioRoutes = factory.createApp().post(inboundRoute.path, endpoint(inboundRoute), async (c) => {
   const token = secret(c.env, 'TWILIO_AUTH_TOKEN');
   if (!token) throw new AppError(404, 'NOT_FOUND');
   const form = c.var.formBody ?? new URLSearchParams();

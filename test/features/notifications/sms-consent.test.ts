@@ -1,6 +1,7 @@
+import '../../src/app';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
-import { routeRegistry } from '../../../src/lib/route';
+import { apiPath, routeRegistry } from '../../../src/lib/route';
 import { recordedMessages } from '../../../src/notifications/channels/recording';
 import { call, json, registerUser } from '../../helpers/api';
 import { errorCode } from '../../helpers/users';
@@ -172,7 +173,7 @@ describe('SMS promotional consent: double opt-in', () => {
   });
 
   it('documents the verify route (OpenAPI comes from the route specs)', () => {
-    const spec = routeRegistry.find((r) => r.method === 'post' && r.path === '/notifications/sms-consent/verify');
+    const spec = routeRegistry.find((r) => r.method === 'post' && apiPath(r) === '/notifications/sms-consent/verify');
     expect(spec?.responses[200]).toBeDefined();
     const put = routeRegistry.find((r) => r.method === 'put' && r.path === '/notifications/sms-consent');
     expect(put?.rateLimit).toBe('expensive');
