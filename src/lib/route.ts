@@ -105,16 +105,17 @@ let mounted: MountedRoute[] = [];
  */
 export function mountRoutes(routes: readonly { method: string; path: string; handler: object }[]): void {
   const seen = new Set<RouteSpec>();
-  mounted = [];
+  const found: MountedRoute[] = [];
   for (const r of routes) {
     const spec = specOfHandler.get(r.handler);
     if (!spec || seen.has(spec)) continue;
     // `.get(spec.path, endpoint(spec), …)` with a spec that says another method is a startup error.
     if (r.method !== spec.method.toUpperCase()) throw new Error(`route ${r.method} ${r.path} is declared as ${spec.method}`);
     seen.add(spec);
-    fullPaths.set(spec, r.path);
-    mounted.push({ path: r.path, spec });
+    found.push({ path: r.path, spec });
   }
+  for (const r of found) fullPaths.set(r.spec, r.path);
+  mounted = found;
 }
 
 /** Every mounted endpoint with its full path, in the order app.ts mounts them. */

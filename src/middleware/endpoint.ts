@@ -42,7 +42,7 @@ async function check(schema: Schema, value: unknown): Promise<unknown> {
  * routes, a non-optional `c.var.auth`.
  * With `ownerBody`, a caller who passes the guard as the owner (without the route's permission)
  * is held to that narrower body.
- * @example router.on(spec.method, spec.path, endpoint(spec), (c) => c.json(c.req.valid('json')))
+ * @example router.post(spec.path, endpoint(spec), (c) => c.json(c.req.valid('json'), 201))
  */
 export function endpoint<const S extends RouteSpec>(spec: S): MiddlewareHandler<EndpointEnv<S>, S['path'], EndpointInput<S>> {
   const protect = guard(spec);

@@ -16,6 +16,7 @@ import { rateLimit } from './rate-limit';
  * rule does not type-check, and a route without a spec fails the authorization-matrix test.
  * Callers without the permission get 403, except on routes about one user (`ownerParam`),
  * where they get 404: another user's existence is not disclosed.
+ * Routes use it through `endpoint(spec)`, which adds the declared validators.
  * @example router.get(spec.path, guard(spec), handler)
  */
 export const guard = (spec: RouteSpec) => {
