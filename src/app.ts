@@ -22,6 +22,7 @@ import { allowedMethods } from './lib/allowed-methods';
 import { buildAuditEvent } from './lib/audit';
 import { getConfig } from './lib/config';
 import { AppError, ERROR_CODES, errorBody, type ErrorCode } from './lib/errors';
+import { refusal } from './lib/refusal';
 import { factory } from './lib/factory';
 import { log } from './lib/log';
 import { describeError, reportError, summarizeError } from './lib/observability';
@@ -113,11 +114,7 @@ app.notFound((c) => {
 
 app.onError((err, c) => {
   const requestId = c.var.requestId ?? '';
-  if (err instanceof AppError) {
-    if (err.reason) log('info', 'request refused', { code: err.code, reason: err.reason, requestId });
-    for (const [k, v] of Object.entries(err.extraHeaders ?? {})) c.header(k, v);
-    return c.json(errorBody(err.code, err.message, requestId, err.details), err.status as ContentfulStatusCode);
-  }
+  if (err instanceof AppError) return refusal(c, err);
   if (err instanceof HTTPException && err.status < 500) {
     const code = STATUS_CODES[err.status] ?? 'VALIDATION_ERROR';
     return c.json(errorBody(code, code === 'VALIDATION_ERROR' ? 'Invalid input' : err.message, requestId), err.status as ContentfulStatusCode);

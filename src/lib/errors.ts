@@ -1,3 +1,4 @@
+import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
@@ -71,4 +72,11 @@ export interface ErrorBody {
 
 export function errorBody(code: ErrorCode, message: string, requestId: string, details?: ErrorDetail[]): ErrorBody {
   return { error: { code, message, ...(details && details.length > 0 ? { details } : {}), requestId } };
+}
+
+/** The contract's envelope for an AppError, with its headers; its internal reason goes to the log only. */
+export function appErrorResponse(c: Context, err: AppError, log: (reason: string) => void): Response {
+  if (err.reason) log(err.reason);
+  for (const [k, v] of Object.entries(err.extraHeaders ?? {})) c.header(k, v);
+  return c.json(errorBody(err.code, err.message, c.get('requestId') ?? '', err.details), err.status);
 }

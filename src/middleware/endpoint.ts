@@ -1,7 +1,8 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import * as z from 'zod/mini';
 import { AppError } from '../lib/errors';
 import type { AppEnv } from '../lib/factory';
+import { refusal } from '../lib/refusal';
 import { bindEndpoint, type RouteSpec } from '../lib/route';
 import { issuesToDetails } from '../lib/validation';
 import type { AuthContext } from './auth';
@@ -47,15 +48,27 @@ async function check(schema: Schema, value: unknown): Promise<unknown> {
 export function endpoint<const S extends RouteSpec>(spec: S): MiddlewareHandler<EndpointEnv<S>, S['path'], EndpointInput<S>> {
   const protect = guard(spec);
   const { params, query, body, ownerBody } = spec.request ?? {};
+  const validated = async (c: Context<AppEnv>) => {
+    if (params) c.req.addValidatedData('param', (await check(params, c.req.param())) as object);
+    if (query) c.req.addValidatedData('query', (await check(query, c.req.query())) as object);
+    if (body) {
+      const value = c.var.jsonBody ?? undefined;
+      if (value === undefined) throw new AppError(400, 'VALIDATION_ERROR', { schema: true, details: [{ field: '(body)', message: 'A JSON body is required' }] });
+      const asOwner = ownerBody && spec.access.kind === 'permission' && !c.var.auth?.permissions.has(spec.access.permission);
+      c.req.addValidatedData('json', (await check(asOwner ? ownerBody : body, value)) as object);
+    }
+  };
   const handler: MiddlewareHandler<AppEnv> = (c, next) =>
     protect(c, async () => {
-      if (params) c.req.addValidatedData('param', (await check(params, c.req.param())) as object);
-      if (query) c.req.addValidatedData('query', (await check(query, c.req.query())) as object);
-      if (body) {
-        const value = c.var.jsonBody ?? undefined;
-        if (value === undefined) throw new AppError(400, 'VALIDATION_ERROR', { schema: true, details: [{ field: '(body)', message: 'A JSON body is required' }] });
-        const asOwner = ownerBody && spec.access.kind === 'permission' && !c.var.auth?.permissions.has(spec.access.permission);
-        c.req.addValidatedData('json', (await check(asOwner ? ownerBody : body, value)) as object);
+      try {
+        await validated(c);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        // Rendered here, as Hono renders an error thrown by a next middleware: the limiter around
+        // this sees the 400 in `c.error` / `c.res` (a schema refusal gives its auth slot back).
+        c.error = err;
+        c.res = refusal(c, err);
+        return;
       }
       await next();
     });
