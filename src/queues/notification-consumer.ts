@@ -5,7 +5,7 @@ import { notifications } from '../db/schema/app';
 import { getNotificationConfig } from '../features/notifications/notifications.config';
 import { deliver, type DeliveryContext, type Outcome } from '../features/notifications/notifications.delivery';
 import { log } from '../lib/log';
-import { createChannels, type Channels } from '../notifications/channels';
+import { createChannels, type Channels } from '../features/notifications/channels';
 import { NotificationMessage } from './notification-message';
 
 export interface ConsumerOptions {

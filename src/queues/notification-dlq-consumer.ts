@@ -5,7 +5,7 @@ import { createDatabases } from '../db/client';
 import { notifications } from '../db/schema/app';
 import { secret } from '../features/notifications/notifications.config';
 import { log } from '../lib/log';
-import type { Fetcher } from '../notifications/channels/types';
+import type { Fetcher } from '../features/notifications/channels/types';
 import type { AuditEvent } from './audit-message';
 import { NotificationMessage } from './notification-message';
 

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { routeRegistry } from '../../../src/lib/route';
-import { recordedMessages } from '../../../src/notifications/channels/recording';
+import { recordedMessages } from '../../../src/features/notifications/channels/recording';
 import { call, json, registerUser } from '../../helpers/api';
 import { errorCode } from '../../helpers/users';
 import { optInSms, smsConsentCode } from './notification-helpers';

@@ -1,4 +1,4 @@
-import { log, maskEmail } from '../../lib/log';
+import { log, maskEmail } from '../../../lib/log';
 import type { EmailMessage, EmailSender, PushMessage, PushSender, SendResult, SmsMessage, SmsSender } from './types';
 
 export interface RecordedMessage {
