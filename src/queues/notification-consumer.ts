@@ -1,12 +1,14 @@
-import { and, eq, lt, or, sql } from 'drizzle-orm';
 import * as z from 'zod/mini';
-import { createDatabases, type Databases } from '../db/client';
-import { notifications } from '../db/schema/app';
+import { createDatabases } from '../db/client';
+import { createChannels, type Channels } from '../features/notifications/channels';
 import { getNotificationConfig } from '../features/notifications/notifications.config';
+import { claim, release, settle } from '../features/notifications/notification-lifecycle';
 import { deliver, type DeliveryContext, type Outcome } from '../features/notifications/notifications.delivery';
 import { log } from '../lib/log';
-import { createChannels, type Channels } from '../notifications/channels';
 import { NotificationMessage } from './notification-message';
+
+// The lease is the lifecycle's; importers (tests) keep finding it here.
+export { LEASE_MS } from '../features/notifications/notification-lifecycle';
 
 export interface ConsumerOptions {
   /** Adapters to use instead of the configured ones (tests at the HTTP boundary). */
@@ -15,8 +17,6 @@ export interface ConsumerOptions {
   random?: () => number;
 }
 
-/** A consumer holds a record this long while it calls the provider (crash recovery). */
-export const LEASE_MS = 120_000;
 const BACKOFF_BASE_SECONDS = 15;
 const BACKOFF_MAX_SECONDS = 3600;
 /** Queues refuse delays above 12 hours. */
@@ -32,66 +32,30 @@ export function notificationBackoffSeconds(attempts: number, random: () => numbe
   return Math.max(1, Math.round(base * (0.8 + 0.4 * random())));
 }
 
-type Claim = { kind: 'claimed' } | { kind: 'missing' } | { kind: 'done'; status: string } | { kind: 'busy'; waitSeconds: number };
-
 /**
- * Moves the record from `queued` (or an expired `sending` lease) to `sending` in one
- * conditional UPDATE: of two deliveries of the same message, exactly one wins. A record
- * already delivered, failed or suppressed is never sent again.
+ * Writes the outcome through the lifecycle, then acks or retries the message. A deferral is
+ * a new message with its own delay, so it does not spend the retry budget.
  */
-async function claim(db: Databases, id: string, now: Date): Promise<Claim> {
-  const won = await db.app
-    .update(notifications)
-    .set({ status: 'sending', leaseUntil: new Date(now.getTime() + LEASE_MS), attempts: sql`${notifications.attempts} + 1` })
-    .where(and(eq(notifications.publicId, id), or(eq(notifications.status, 'queued'), and(eq(notifications.status, 'sending'), lt(notifications.leaseUntil, now)))))
-    .returning({ id: notifications.id });
-  if (won.length > 0) return { kind: 'claimed' };
-  const row = await db.app.select({ status: notifications.status, leaseUntil: notifications.leaseUntil }).from(notifications).where(eq(notifications.publicId, id)).get();
-  if (!row) return { kind: 'missing' };
-  if (row.status === 'sending') return { kind: 'busy', waitSeconds: Math.max(1, Math.ceil(((row.leaseUntil?.getTime() ?? 0) - now.getTime()) / 1000)) };
-  return { kind: 'done', status: row.status };
-}
-
-async function settle(ctx: DeliveryContext, msg: Message<unknown>, m: NotificationMessage, outcome: Outcome, random: () => number): Promise<void> {
+async function settleMessage(ctx: DeliveryContext, msg: Message<unknown>, m: NotificationMessage, outcome: Outcome, random: () => number): Promise<void> {
   const { db, now } = ctx;
-  const where = eq(notifications.publicId, m.id);
-  switch (outcome.kind) {
-    case 'delivered':
-      await db.app
-        .update(notifications)
-        .set({ status: 'delivered', deliveredAt: now, provider: outcome.provider, providerMessageId: outcome.providerMessageId ?? null, reason: null, leaseUntil: null })
-        .where(where);
-      msg.ack();
-      return;
-    case 'failed':
-      await db.app.update(notifications).set({ status: 'failed', failedAt: now, reason: outcome.reason, provider: outcome.provider ?? null, leaseUntil: null }).where(where);
-      log('warn', 'notification failed permanently', { id: m.id, channel: m.channel, reason: outcome.reason });
-      msg.ack();
-      return;
-    case 'suppressed':
-      await db.app.update(notifications).set({ status: 'suppressed', reason: outcome.reason, leaseUntil: null }).where(where);
-      log('info', 'notification suppressed', { id: m.id, channel: m.channel, reason: outcome.reason });
-      msg.ack();
-      return;
-    case 'defer': {
-      // A new message with its own delay: deferral does not spend the retry budget.
-      const delaySeconds = Math.min(MAX_DELAY_SECONDS, outcome.delaySeconds);
-      await ctx.env.NOTIFY_QUEUE.send({ ...m, deferrals: m.deferrals + 1 }, { delaySeconds, contentType: 'json' });
-      await db.app
-        .update(notifications)
-        .set({ status: 'queued', notBefore: new Date(now.getTime() + delaySeconds * 1000), reason: `deferred: ${outcome.reason}`, leaseUntil: null })
-        .where(where);
-      msg.ack();
-      return;
-    }
-    case 'retry': {
-      const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(notificationBackoffSeconds(msg.attempts, random), outcome.retryAfterSeconds ?? 0));
-      await db.app.update(notifications).set({ status: 'queued', reason: outcome.reason, provider: outcome.provider ?? null, leaseUntil: null }).where(where);
-      log('warn', 'notification delivery will be retried', { id: m.id, channel: m.channel, attempts: msg.attempts, delaySeconds, reason: outcome.reason });
-      msg.retry({ delaySeconds });
-      return;
-    }
+  if (outcome.kind === 'defer') {
+    const delaySeconds = Math.min(MAX_DELAY_SECONDS, outcome.delaySeconds);
+    await ctx.env.NOTIFY_QUEUE.send({ ...m, deferrals: m.deferrals + 1 }, { delaySeconds, contentType: 'json' });
+    await settle(db, m.id, { ...outcome, delaySeconds }, now);
+    msg.ack();
+    return;
   }
+  if (outcome.kind === 'retry') {
+    const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(notificationBackoffSeconds(msg.attempts, random), outcome.retryAfterSeconds ?? 0));
+    await settle(db, m.id, outcome, now);
+    log('warn', 'notification delivery will be retried', { id: m.id, channel: m.channel, attempts: msg.attempts, delaySeconds, reason: outcome.reason });
+    msg.retry({ delaySeconds });
+    return;
+  }
+  await settle(db, m.id, outcome, now);
+  if (outcome.kind === 'failed') log('warn', 'notification failed permanently', { id: m.id, channel: m.channel, reason: outcome.reason });
+  if (outcome.kind === 'suppressed') log('info', 'notification suppressed', { id: m.id, channel: m.channel, reason: outcome.reason });
+  msg.ack();
 }
 
 async function handle(msg: Message<unknown>, base: Omit<DeliveryContext, 'now'>, options: ConsumerOptions): Promise<void> {
@@ -123,17 +87,11 @@ async function handle(msg: Message<unknown>, base: Omit<DeliveryContext, 'now'>,
       return;
     }
     outcome = await deliver(ctx, m);
-    await settle(ctx, msg, m, outcome, random);
+    await settleMessage(ctx, msg, m, outcome, random);
   } catch (err) {
     log('error', 'notification delivery error; retrying', { id: m.id, channel: m.channel, attempts: msg.attempts, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
     // After a provider accepted the message, keep the lease: releasing it would invite a resend.
-    if (outcome?.kind !== 'delivered') {
-      await ctx.db.app
-        .update(notifications)
-        .set({ status: 'queued', reason: 'internal error', leaseUntil: null })
-        .where(and(eq(notifications.publicId, m.id), eq(notifications.status, 'sending')))
-        .catch(() => {});
-    }
+    if (outcome?.kind !== 'delivered') await release(ctx.db, m.id).catch(() => {});
     msg.retry({ delaySeconds: notificationBackoffSeconds(msg.attempts, random) });
   }
 }

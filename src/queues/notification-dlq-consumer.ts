@@ -1,11 +1,10 @@
-import { and, eq, notInArray, sql } from 'drizzle-orm';
 import { uuidv7 } from 'uuidv7';
 import * as z from 'zod/mini';
 import { createDatabases } from '../db/client';
-import { notifications } from '../db/schema/app';
+import type { Fetcher } from '../features/notifications/channels/types';
+import { deadLetter } from '../features/notifications/notification-lifecycle';
 import { secret } from '../features/notifications/notifications.config';
 import { log } from '../lib/log';
-import type { Fetcher } from '../notifications/channels/types';
 import type { AuditEvent } from './audit-message';
 import { NotificationMessage } from './notification-message';
 
@@ -76,12 +75,7 @@ export async function consumeNotificationDeadLetters(batch: MessageBatch<unknown
     }
     const m = parsed.data;
     try {
-      const rows = await db.app
-        .update(notifications)
-        .set({ status: 'failed', failedAt: now, leaseUntil: null, reason: sql`'dead_letter: ' || coalesce(${notifications.reason}, 'retries exhausted')` })
-        .where(and(eq(notifications.publicId, m.id), notInArray(notifications.status, ['delivered', 'suppressed', 'failed'])))
-        .returning({ reason: notifications.reason, attempts: notifications.attempts });
-      const row = rows[0];
+      const row = await deadLetter(db, m.id, now);
       if (row) dead.push({ id: m.id, userId: m.userId, channel: m.channel, kind: m.kind, reason: row.reason ?? 'dead_letter', attempts: row.attempts });
       else log('info', 'dead letter for a settled notification ignored', { id: m.id });
       msg.ack();

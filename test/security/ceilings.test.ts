@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
-import { recordedMessages } from '../../src/notifications/channels/recording';
+import { recordedMessages } from '../../src/features/notifications/channels/recording';
 import { call, freshIp, json, registerUser, type TokenPair } from '../helpers/api';
 import { errorCode, me, registerAdmin, roleId } from '../helpers/users';
 

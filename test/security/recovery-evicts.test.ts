@@ -2,7 +2,7 @@ import { decodeBase32IgnorePadding } from '@oslojs/encoding';
 import { generateHOTP } from '@oslojs/otp';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
-import { recordedMessages } from '../../src/notifications/channels/recording';
+import { recordedMessages } from '../../src/features/notifications/channels/recording';
 import { call, freshIp, json, registerUser, type TokenPair } from '../helpers/api';
 import { clearOfStepBoundary } from '../helpers/totp';
 import { me } from '../helpers/users';

@@ -11,6 +11,7 @@ import { log, maskEmail } from '../../lib/log';
 import { encodeCursor, type CursorData, type Page } from '../../lib/pagination';
 import { issuesToDetails } from '../../lib/validation';
 import type { NotificationMessage } from '../../queues/notification-message';
+import { insertQueued, markEnqueueFailed } from './notification-lifecycle';
 import { NotifyInput, type NotificationView, type SendNotificationBody } from './notifications.schemas';
 
 export interface NotifyDeps {
@@ -70,27 +71,22 @@ export async function prepareNotifications(db: Databases, raw: unknown): Promise
         enqueuedAt: now.getTime(),
       };
       const inApp = channel === 'in_app';
-      const insert = db.app
-        .insert(notifications)
-        .values({
-          publicId: message.id,
-          createdAt: now,
-          updatedAt: now,
-          userPublicId: input.userId,
-          channel,
-          category: input.category,
-          kind: input.kind,
-          idempotencyKey: message.idempotencyKey,
-          status: 'queued',
-          title: input.content.title,
-          // Only the inbox keeps a body: a reset link or a code never rests in the database.
-          body: inApp ? input.content.body : null,
-          data: inApp ? (input.content.data ?? null) : null,
-          recipientMasked: to ? (channel === 'email' ? maskEmail(to) : maskPhone(to)) : null,
-          recipientHash: to ? await sha256Hex(to.toLowerCase()) : null,
-        })
-        .onConflictDoNothing({ target: notifications.idempotencyKey })
-        .returning({ id: notifications.publicId });
+      const insert = insertQueued(db, {
+        publicId: message.id,
+        createdAt: now,
+        updatedAt: now,
+        userPublicId: input.userId,
+        channel,
+        category: input.category,
+        kind: input.kind,
+        idempotencyKey: message.idempotencyKey,
+        title: input.content.title,
+        // Only the inbox keeps a body: a reset link or a code never rests in the database.
+        body: inApp ? input.content.body : null,
+        data: inApp ? (input.content.data ?? null) : null,
+        recipientMasked: to ? (channel === 'email' ? maskEmail(to) : maskPhone(to)) : null,
+        recipientHash: to ? await sha256Hex(to.toLowerCase()) : null,
+      });
       return { message, insert };
     }),
   );
@@ -130,12 +126,7 @@ export async function notify(deps: NotifyDeps, input: z.input<typeof NotifyInput
       await deps.env.NOTIFY_QUEUE.sendBatch(fresh.map((p) => ({ body: p.message, contentType: 'json' as const })));
     } catch (err) {
       log('error', 'notification enqueue failed', { ids: fresh.map((p) => p.id), error: String(err) });
-      const failedAt = new Date();
-      await deps.db.app
-        .update(notifications)
-        .set({ status: 'failed', reason: 'enqueue_failed', failedAt })
-        .where(inArray(notifications.publicId, fresh.map((p) => p.id)))
-        .catch(() => log('error', 'could not mark notifications failed; the stale sweep will', { count: fresh.length }));
+      await markEnqueueFailed(deps.db, fresh.map((p) => p.id), new Date()).catch(() => log('error', 'could not mark notifications failed; the stale sweep will', { count: fresh.length }));
       throw new AppError(503, 'SERVICE_UNAVAILABLE', { reason: 'notification queue unavailable', cause: err });
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { recordedMessages } from '../../../src/notifications/channels/recording';
+import { recordedMessages } from '../../../src/features/notifications/channels/recording';
 import { call, freshIp, json, registerUser } from '../../helpers/api';
 import { errorCode, me } from '../../helpers/users';
 

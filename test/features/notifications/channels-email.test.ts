@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
-import { ResendEmailSender } from '../../../src/notifications/channels/email-resend';
-import { classifySmtpError, SmtpEmailSender } from '../../../src/notifications/channels/email-smtp';
-import type { EmailMessage } from '../../../src/notifications/channels/types';
+import { ResendEmailSender } from '../../../src/features/notifications/channels/email-resend';
+import { classifySmtpError, SmtpEmailSender } from '../../../src/features/notifications/channels/email-smtp';
+import type { EmailMessage } from '../../../src/features/notifications/channels/types';
 import { registerUser } from '../../helpers/api';
 import { consume, emailInput, httpStub, jsonResponse, prepared, record } from './notification-helpers';
 

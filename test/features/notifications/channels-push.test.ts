@@ -3,9 +3,9 @@ import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { devices } from '../../../src/db/schema/app';
-import { ApnsPushSender, clearApnsTokenCache } from '../../../src/notifications/channels/push-apns';
-import { clearFcmTokenCache, FcmPushSender, type FcmServiceAccount } from '../../../src/notifications/channels/push-fcm';
-import type { PushMessage } from '../../../src/notifications/channels/types';
+import { ApnsPushSender, clearApnsTokenCache } from '../../../src/features/notifications/channels/push-apns';
+import { clearFcmTokenCache, FcmPushSender, type FcmServiceAccount } from '../../../src/features/notifications/channels/push-fcm';
+import type { PushMessage } from '../../../src/features/notifications/channels/types';
 import { call, registerUser } from '../../helpers/api';
 import { consume, db, httpStub, jsonResponse, prepared, record } from './notification-helpers';
 

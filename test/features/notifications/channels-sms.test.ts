@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { notifications, smsConsents } from '../../../src/db/schema/app';
 import { applyInboundSms, parseKeyword } from '../../../src/features/notifications/preferences.service';
 import { sha256Hex } from '../../../src/lib/crypto';
-import { recordedMessages } from '../../../src/notifications/channels/recording';
-import { TwilioSmsSender } from '../../../src/notifications/channels/sms-twilio';
+import { recordedMessages } from '../../../src/features/notifications/channels/recording';
+import { TwilioSmsSender } from '../../../src/features/notifications/channels/sms-twilio';
 import { registerUser } from '../../helpers/api';
 import { consume, db, httpStub, jsonResponse, optInSms, prepared, record } from './notification-helpers';
 

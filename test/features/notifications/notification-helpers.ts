@@ -7,7 +7,7 @@ import { notifications } from '../../../src/db/schema/app';
 import { prepareNotifications } from '../../../src/features/notifications/notifications.service';
 import type { NotificationMessage } from '../../../src/queues/notification-message';
 import { consumeNotificationBatch, type ConsumerOptions } from '../../../src/queues/notification-consumer';
-import { recordedMessages } from '../../../src/notifications/channels/recording';
+import { recordedMessages } from '../../../src/features/notifications/channels/recording';
 import { call, json, registerUser } from '../../helpers/api';
 
 export const db = () => createDatabases(env);

@@ -2,7 +2,7 @@ import '../../src/app';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { apiPath, routeRegistry } from '../../../src/lib/route';
-import { recordedMessages } from '../../../src/notifications/channels/recording';
+import { recordedMessages } from '../../../src/features/notifications/channels/recording';
 import { call, json, registerUser } from '../../helpers/api';
 import { errorCode } from '../../helpers/users';
 import { optInSms, smsConsentCode } from './notification-helpers';

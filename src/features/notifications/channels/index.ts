@@ -1,4 +1,4 @@
-import { getNotificationConfig, secret } from '../../features/notifications/notifications.config';
+import { getNotificationConfig, secret } from '../notifications.config';
 import { ResendEmailSender } from './email-resend';
 import { SmtpEmailSender } from './email-smtp';
 import { ApnsPushSender } from './push-apns';

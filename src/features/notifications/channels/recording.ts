@@ -1,4 +1,4 @@
-import { log, maskEmail } from '../../lib/log';
+import { log, maskEmail } from '../../../lib/log';
 import type { EmailMessage, EmailSender, PushMessage, PushSender, SendResult, SmsMessage, SmsSender } from './types';
 
 export interface RecordedMessage {
@@ -50,15 +50,20 @@ export function recordedMessages(filter?: (m: RecordedMessage) => boolean): Reco
   return filter ? recorded.filter(filter) : [...recorded];
 }
 
+/** Records, logs and forwards one message, then reports it sent. */
+async function recordSend(inboxUrl: string | undefined, message: Omit<RecordedMessage, 'at'>): Promise<SendResult> {
+  const entry: RecordedMessage = { ...message, at: Date.now() };
+  keep(entry);
+  await forward(inboxUrl, entry);
+  return { ok: true, provider: entry.provider, providerMessageId: `rec-${entry.key}` };
+}
+
 /** Used when no provider is configured: the message is recorded and logged, then reported sent. */
 export class RecordingEmailSender implements EmailSender {
   readonly provider = 'recording';
   constructor(private readonly inboxUrl?: string) {}
-  async send(m: EmailMessage): Promise<SendResult> {
-    const entry: RecordedMessage = { channel: 'email', provider: this.provider, to: m.to, title: m.subject, body: m.text, key: m.notificationId, at: Date.now() };
-    keep(entry);
-    await forward(this.inboxUrl, entry);
-    return { ok: true, provider: this.provider, providerMessageId: `rec-${m.notificationId}` };
+  send(m: EmailMessage): Promise<SendResult> {
+    return recordSend(this.inboxUrl, { channel: 'email', provider: this.provider, to: m.to, title: m.subject, body: m.text, key: m.notificationId });
   }
 }
 
@@ -67,11 +72,8 @@ export class RecordingPushSender implements PushSender {
     readonly provider: string = 'recording',
     private readonly inboxUrl?: string,
   ) {}
-  async send(m: PushMessage): Promise<SendResult> {
-    const entry: RecordedMessage = { channel: 'push', provider: this.provider, to: m.token, title: m.title, body: m.body, key: m.notificationId, at: Date.now() };
-    keep(entry);
-    await forward(this.inboxUrl, entry);
-    return { ok: true, provider: this.provider, providerMessageId: `rec-${m.notificationId}` };
+  send(m: PushMessage): Promise<SendResult> {
+    return recordSend(this.inboxUrl, { channel: 'push', provider: this.provider, to: m.token, title: m.title, body: m.body, key: m.notificationId });
   }
 }
 
@@ -80,10 +82,7 @@ export class RecordingSmsSender implements SmsSender {
     readonly provider: string = 'recording',
     private readonly inboxUrl?: string,
   ) {}
-  async send(m: SmsMessage): Promise<SendResult> {
-    const entry: RecordedMessage = { channel: 'sms', provider: this.provider, to: m.to, title: '', body: m.body, key: m.notificationId, at: Date.now() };
-    keep(entry);
-    await forward(this.inboxUrl, entry);
-    return { ok: true, provider: this.provider, providerMessageId: `rec-${m.notificationId}` };
+  send(m: SmsMessage): Promise<SendResult> {
+    return recordSend(this.inboxUrl, { channel: 'sms', provider: this.provider, to: m.to, title: '', body: m.body, key: m.notificationId });
   }
 }
