@@ -1,8 +1,35 @@
 import type { Context } from 'hono';
 import { uuidv7 } from 'uuidv7';
-import type { AuditAction, AuditEvent } from '../queues/audit-message';
+import type { AuditEvent } from '../queues/audit-message';
 import type { AppEnv } from './factory';
 import { log } from './log';
+
+/** Action names, `subject.verb`: stable, since log queries filter on them. */
+export type AuditActionList = readonly `${Lowercase<string>}.${Lowercase<string>}`[];
+
+/** What the platform records (middleware, app.onError, queue consumers), whatever the feature. */
+export const PLATFORM_AUDIT = [
+  'error.unexpected',
+  'rate_limit.exceeded',
+  'authz.denied',
+  'authz.ceiling',
+  'security.sessions_ended',
+  'auth.token_invalid',
+  'apikey.invalid',
+  'auth.device_token_invalid',
+  'notification.dead_letter',
+] as const satisfies AuditActionList;
+
+/**
+ * Each feature's actions, keyed by feature: its list is added here by declaration merging, so
+ * `audit(c, { action })` only takes a declared name while this module never imports a feature.
+ * Types only: nothing checks the names at runtime (the queue message carries a string).
+ * @example declare module '../../lib/audit' { interface FeatureAuditActions { roles: (typeof ROLES_AUDIT)[number] } }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface FeatureAuditActions {}
+
+export type AuditAction = (typeof PLATFORM_AUDIT)[number] | FeatureAuditActions[keyof FeatureAuditActions];
 
 export interface AuditInput {
   action: AuditAction;

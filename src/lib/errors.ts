@@ -2,21 +2,15 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
-/** Error codes on the wire, with their default messages (checked at compile time). */
-export const ERROR_CODES = {
+/** The platform's error codes (any route can answer with them), with their default messages. */
+const PLATFORM_ERRORS = {
   VALIDATION_ERROR: 'Invalid input',
   UNAUTHENTICATED: 'Authentication required',
   INVALID_TOKEN: 'Invalid or expired token',
-  INVALID_CREDENTIALS: 'Invalid email or password',
-  INVALID_REFRESH_TOKEN: 'Invalid refresh token',
-  MFA_REQUIRED: 'A two-factor code is required',
-  INVALID_MFA_CODE: 'Invalid two-factor code',
   FORBIDDEN: 'You are not allowed to do this',
-  PERMISSION_CEILING: 'You can only hand out permissions you hold yourself',
   NOT_FOUND: 'Not found',
   METHOD_NOT_ALLOWED: 'Method not allowed',
   CONFLICT: 'Conflict',
-  EMAIL_TAKEN: 'An account with this email already exists',
   PAYLOAD_TOO_LARGE: 'Request body too large',
   UNSUPPORTED_MEDIA_TYPE: 'Content-Type must be application/json',
   BUSINESS_RULE: 'The request breaks a business rule',
@@ -26,7 +20,44 @@ export const ERROR_CODES = {
   INTERNAL_ERROR: 'Internal server error',
 } as const;
 
-export type ErrorCode = keyof typeof ERROR_CODES;
+/**
+ * A feature's own error maps, keyed by feature. Each `<feature>.errors.ts` adds its map here by
+ * declaration merging, so `ErrorCode` is the union of every code in the program and a typo in
+ * `new AppError(…)` or a route's `codes: [...]` fails to compile, while this module never
+ * imports a feature.
+ * @example declare module '../../lib/errors' { interface FeatureErrors { auth: typeof AUTH_ERRORS } }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface FeatureErrors {}
+
+type FeatureErrorCode = { [F in keyof FeatureErrors]: keyof FeatureErrors[F] & string }[keyof FeatureErrors];
+export type PlatformErrorCode = keyof typeof PLATFORM_ERRORS;
+export type ErrorCode = PlatformErrorCode | FeatureErrorCode;
+
+/**
+ * Every code on the wire with its default message: the platform's, then each feature map as its
+ * module loads (a feature's routes or service import it). Read when an error is built and when
+ * OpenAPI lists the codes, both after every module has loaded.
+ */
+export const ERROR_CODES = PLATFORM_ERRORS as Record<ErrorCode, string>;
+
+// UPPER_SNAKE: upper-case letters and digits in words joined by single underscores; not a platform code.
+type UpperSnake<K extends string> = K extends PlatformErrorCode
+  ? never
+  : K extends Uppercase<K>
+    ? K extends '' | `_${string}` | `${string}_` | `${string}__${string}` | `${string}${' ' | '-' | '.' | ':' | '/'}${string}`
+      ? never
+      : K
+    : never;
+
+/**
+ * Declares and registers a feature's error codes with their default messages.
+ * @example export const AUTH_ERRORS = defineErrors({ INVALID_CREDENTIALS: 'Invalid email or password' });
+ */
+export function defineErrors<const M extends Record<string, string>>(map: M & { [K in keyof M]: K extends UpperSnake<K & string> ? string : never }): M {
+  Object.assign(ERROR_CODES, map);
+  return map;
+}
 
 export interface ErrorDetail {
   field: string;

@@ -1,11 +1,11 @@
 import { createFactory } from 'hono/factory';
 import type { Databases } from '../db/client';
-import type { AuthVariables } from '../middleware/auth';
-import type { BodyVariables } from '../middleware/body';
-import type { DeviceVariables } from '../middleware/device';
-import type { RequestIdVariables } from '../middleware/request-id';
 
-export interface AppVariables extends RequestIdVariables, AuthVariables, BodyVariables, DeviceVariables {
+/**
+ * What `c.var` holds. The middleware's `XxxVariables` types join this interface by declaration
+ * merging in src/middleware/app-variables.ts, so lib/ never imports middleware/ or features/.
+ */
+export interface AppVariables {
   db: Databases;
 }
 

@@ -1,5 +1,14 @@
 import * as z from 'zod/mini';
-import { PERMISSIONS } from '../../lib/permissions';
+import { permissionList } from '../../lib/permissions';
+import type { AuditActionList } from '../../lib/audit';
+
+export const API_KEYS_AUDIT = ['apikey.create', 'apikey.rotate', 'apikey.revoke'] as const satisfies AuditActionList;
+
+declare module '../../lib/audit' {
+  interface FeatureAuditActions {
+    'apiKeys': (typeof API_KEYS_AUDIT)[number];
+  }
+}
 
 export const ApiKeyResponse = z.object({
   id: z.string(),
@@ -13,9 +22,13 @@ export const ApiKeyResponse = z.object({
 export const ApiKeyCreated = z.object({ ...ApiKeyResponse.shape, key: z.string() });
 export const ApiKeyList = z.object({ data: z.array(ApiKeyResponse) });
 
+const Permissions = permissionList(1);
+
 export const ApiKeyCreateBody = z.strictObject({
   name: z.string().check(z.trim(), z.minLength(1, 'Name is required'), z.maxLength(100, 'Name is too long')),
-  permissions: z.array(z.enum(PERMISSIONS, { error: `Unknown permission; known: ${PERMISSIONS.join(', ')}` })).check(z.maxLength(PERMISSIONS.length)),
+  get permissions() {
+    return Permissions();
+  },
   /** Days until expiry: keys always expire (1–365, default 90). */
   expiresInDays: z.optional(z.int().check(z.minimum(1, 'At least 1 day'), z.maximum(365, 'At most 365 days'))),
 });

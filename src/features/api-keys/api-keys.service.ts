@@ -3,7 +3,7 @@ import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { uuidv7 } from 'uuidv7';
 import type { Databases } from '../../db/client';
 import { apiKeys, users } from '../../db/schema/auth';
-import { AppError } from '../../lib/errors';
+import { AppError, notFound } from '../../lib/errors';
 import { generateApiKey } from '../../security/api-key';
 
 export const MAX_KEYS_PER_USER = 20;
@@ -89,7 +89,7 @@ export async function revokeKey(db: Databases, userId: number, publicId: string)
     .set({ revokedAt: new Date() })
     .where(and(eq(apiKeys.publicId, publicId), eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
     .returning({ id: apiKeys.id });
-  if (res.length === 0) throw new AppError(404, 'NOT_FOUND');
+  if (res.length === 0) throw notFound();
 }
 
 /**
@@ -105,7 +105,7 @@ export async function rotateKey(db: Databases, owner: { userInternalId: number; 
     .from(apiKeys)
     .where(and(eq(apiKeys.publicId, publicId), eq(apiKeys.userId, owner.userInternalId), live(now)))
     .get();
-  if (!old) throw new AppError(404, 'NOT_FOUND');
+  if (!old) throw notFound();
   const { key, prefix, hash } = await generateApiKey();
   const permissions = old.permissions.filter((p) => owner.permissions.has(p));
   const stillLive = and(eq(apiKeys.id, old.id), live(now));
@@ -121,6 +121,6 @@ export async function rotateKey(db: Databases, owner: { userInternalId: number; 
       .returning(),
     db.auth.update(apiKeys).set({ revokedAt: now }).where(stillLive),
   ]);
-  if (!inserted[0]) throw new AppError(404, 'NOT_FOUND');
+  if (!inserted[0]) throw notFound();
   return { ...toKeyView(inserted[0]), key };
 }

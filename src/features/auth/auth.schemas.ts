@@ -5,6 +5,15 @@ import { DEVICE_TOKEN_MAX_LENGTH } from '../../security/device-token';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../security/password';
 import { SecondFactorCode } from '../mfa/mfa.schemas';
 import { UserResponse } from '../users/users.schemas';
+import type { AuditActionList } from '../../lib/audit';
+
+export const AUTH_AUDIT = ['auth.register', 'auth.login', 'auth.logout', 'auth.refresh_reuse', 'auth.refresh_retry', 'auth.password_change', 'auth.session_revoke', 'auth.password_reset_request', 'auth.password_reset', 'auth.email_verify', 'auth.email_change_request', 'auth.email_change'] as const satisfies AuditActionList;
+
+declare module '../../lib/audit' {
+  interface FeatureAuditActions {
+    auth: (typeof AUTH_AUDIT)[number];
+  }
+}
 
 export const Email = z.pipe(
   z.string(stringField('Email')).check(z.maxLength(254, 'Email is too long')),

@@ -10,6 +10,7 @@ import { BUILT_IN_ROLES } from '../../lib/permissions';
 import { ACCESS_TOKEN_TTL_SECONDS, getKeyRing, signAccessToken } from '../../security/jwt';
 import { newPasswordRefusal } from '../../security/breached-passwords';
 import { burnPasswordWork, hashPassword, needsRehash, passwordPolicyError, verifyPassword } from '../../security/password';
+import { emailTaken } from './auth.errors';
 import { isMfaEnabled, verifySecondFactor, type SecondFactor } from '../mfa/mfa.service';
 import { createUserWithProfile, loadProfiles, requireCurrentPassword, toUserView, userColumns, type UserView } from '../users/users.service';
 
@@ -99,7 +100,7 @@ export async function register(
   const policy = await newPasswordRefusal(deps.env, input.password, input.email, passwordPolicyError);
   if (policy) throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'password', message: policy }] });
   const existing = await deps.db.auth.select({ id: users.id }).from(users).where(eq(users.email, input.email)).get();
-  if (existing) throw new AppError(409, 'EMAIL_TAKEN');
+  if (existing) throw emailTaken();
   const passwordHash = await hashPassword(input.password);
   const userPublicId = uuidv7();
   const device = await deviceTokenFor(deps, { id: userPublicId, email: input.email });

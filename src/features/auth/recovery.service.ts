@@ -7,6 +7,7 @@ import { AppError } from '../../lib/errors';
 import { newPasswordRefusal } from '../../security/breached-passwords';
 import { hashPassword, passwordPolicyError } from '../../security/password';
 import { notify } from '../notifications/notifications.service';
+import { emailTaken } from './auth.errors';
 import { requireCurrentPassword } from '../users/users.service';
 
 export const RESET_TOKEN_TTL_MS = 60 * 60_000;
@@ -162,7 +163,7 @@ export async function requestEmailChange(
   await requireCurrentPassword(deps.db, user.userInternalId, input.password);
   if (input.newEmail === user.email) throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'newEmail', message: 'This is already your email' }] });
   const taken = await deps.db.auth.select({ id: users.id }).from(users).where(eq(users.email, input.newEmail)).get();
-  if (taken) throw new AppError(409, 'EMAIL_TAKEN');
+  if (taken) throw emailTaken();
   const token = await issueToken(deps.db, user.userInternalId, 'change_email', EMAIL_CHANGE_TTL_MS, input.newEmail, user.sessionInternalId);
   const link = `${deps.appUrl}/confirm-email-change?token=${encodeURIComponent(token)}`;
   await notify(deps, {
@@ -212,7 +213,7 @@ export async function confirmEmailChange(deps: RecoveryDeps, token: string): Pro
     return { userId: claim.publicId, newEmail: claim.newEmail, oldEmail: claim.oldEmail, keptSessionId: kept[0]?.publicId ?? null };
   } catch (err) {
     // Someone registered the address in the meantime: the unique index refuses the switch (and the batch with it).
-    if (isUniqueViolation(err)) throw new AppError(409, 'EMAIL_TAKEN');
+    if (isUniqueViolation(err)) throw emailTaken();
     throw err;
   }
 }

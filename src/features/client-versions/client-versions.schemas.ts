@@ -1,4 +1,13 @@
 import * as z from 'zod/mini';
+import { definePermissions } from '../../lib/permissions';
+
+export const CLIENT_VERSIONS_PERMISSIONS = definePermissions(['config:write']);
+
+declare module '../../lib/permissions' {
+  interface FeaturePermissions {
+    'clientVersions': (typeof CLIENT_VERSIONS_PERMISSIONS)[number];
+  }
+}
 
 export const PLATFORM = /^[a-z][a-z0-9_-]{0,31}$/;
 export const VERSION = /^\d{1,6}(?:\.\d{1,6}){0,3}$/;

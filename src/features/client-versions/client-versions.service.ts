@@ -1,7 +1,7 @@
 import { asc, eq, ne } from 'drizzle-orm';
 import type { Databases } from '../../db/client';
 import { clientVersions } from '../../db/schema/app';
-import { AppError } from '../../lib/errors';
+import { AppError, notFound } from '../../lib/errors';
 import { log } from '../../lib/log';
 
 export interface Policy {
@@ -100,6 +100,6 @@ export async function putPolicy(db: Databases, kv: KVNamespace, platform: string
 
 export async function deletePolicy(db: Databases, kv: KVNamespace, platform: string): Promise<void> {
   const res = await db.app.delete(clientVersions).where(eq(clientVersions.platform, platform)).returning({ id: clientVersions.id });
-  if (res.length === 0) throw new AppError(404, 'NOT_FOUND');
+  if (res.length === 0) throw notFound();
   await publish(db, kv, Date.now());
 }

@@ -1,6 +1,15 @@
 import * as z from 'zod/mini';
 import { DEVICE_PLATFORMS, PUSH_PROVIDERS } from '../../db/schema/app';
 import { SafeLine } from '../../queues/notification-message';
+import type { AuditActionList } from '../../lib/audit';
+
+export const DEVICES_AUDIT = ['device.register', 'device.delete'] as const satisfies AuditActionList;
+
+declare module '../../lib/audit' {
+  interface FeatureAuditActions {
+    devices: (typeof DEVICES_AUDIT)[number];
+  }
+}
 
 const APNS_TOKEN = /^[0-9a-fA-F]{64,200}$/;
 const FCM_TOKEN = /^[A-Za-z0-9_:-]{20,4096}$/;

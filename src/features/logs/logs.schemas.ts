@@ -1,5 +1,14 @@
 import * as z from 'zod/mini';
 import { Cursor, Limit, pageSchema, QueryDate } from '../../lib/pagination';
+import { definePermissions } from '../../lib/permissions';
+
+export const LOGS_PERMISSIONS = definePermissions(['logs:read']);
+
+declare module '../../lib/permissions' {
+  interface FeaturePermissions {
+    logs: (typeof LOGS_PERMISSIONS)[number];
+  }
+}
 
 export const LogQuery = z.strictObject({
   limit: Limit,

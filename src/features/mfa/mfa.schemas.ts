@@ -1,6 +1,15 @@
 import * as z from 'zod/mini';
 import { stringField } from '../../lib/validation';
 import { PASSWORD_MAX_LENGTH } from '../../security/password';
+import type { AuditActionList } from '../../lib/audit';
+
+export const MFA_AUDIT = ['mfa.enable', 'mfa.disable', 'mfa.failure', 'mfa.recovery_code_used', 'mfa.recovery_codes_regenerated'] as const satisfies AuditActionList;
+
+declare module '../../lib/audit' {
+  interface FeatureAuditActions {
+    mfa: (typeof MFA_AUDIT)[number];
+  }
+}
 
 const CurrentPassword = z.string(stringField('Password')).check(z.minLength(1, 'Password is required'), z.maxLength(PASSWORD_MAX_LENGTH, 'Password is too long'));
 /** A 6-digit TOTP code or a recovery code (xxxxx-xxxxx; any case, the hyphen or a space optional). */

@@ -2,6 +2,24 @@ import * as z from 'zod/mini';
 import { NOTIFICATION_CATEGORIES, NOTIFICATION_CHANNELS, NOTIFICATION_STATUSES, type NotificationCategory } from '../../db/schema/app';
 import { Cursor, Limit, pageSchema, QueryBool } from '../../lib/pagination';
 import { EmailAddress, IdempotencyKey, Kind, NotificationContent, PhoneNumber } from '../../queues/notification-message';
+import type { AuditActionList } from '../../lib/audit';
+import { definePermissions } from '../../lib/permissions';
+
+export const NOTIFICATIONS_PERMISSIONS = definePermissions(['notifications:read', 'notifications:write']);
+
+declare module '../../lib/permissions' {
+  interface FeaturePermissions {
+    notifications: (typeof NOTIFICATIONS_PERMISSIONS)[number];
+  }
+}
+
+export const NOTIFICATIONS_AUDIT = ['notification.send', 'notification.preferences_update', 'notification.sms_consent'] as const satisfies AuditActionList;
+
+declare module '../../lib/audit' {
+  interface FeatureAuditActions {
+    notifications: (typeof NOTIFICATIONS_AUDIT)[number];
+  }
+}
 
 export const Channel = z.enum(NOTIFICATION_CHANNELS);
 export const Category = z.enum(NOTIFICATION_CATEGORIES);

@@ -6,7 +6,7 @@ import type { Databases } from '../../db/client';
 import { notifications, smsConsents, type NotificationChannel, type NotificationStatus } from '../../db/schema/app';
 import { users } from '../../db/schema/auth';
 import { sha256Hex } from '../../lib/crypto';
-import { AppError, type ErrorDetail } from '../../lib/errors';
+import { AppError, notFound, type ErrorDetail } from '../../lib/errors';
 import { log, maskEmail } from '../../lib/log';
 import { encodeCursor, type CursorData, type Page } from '../../lib/pagination';
 import { issuesToDetails } from '../../lib/validation';
@@ -141,7 +141,7 @@ export async function notify(deps: NotifyDeps, input: z.input<typeof NotifyInput
  */
 export async function sendToUser(deps: NotifyDeps, input: SendNotificationBody): Promise<NotifyResult> {
   const target = await deps.db.auth.select({ email: users.email }).from(users).where(and(eq(users.publicId, input.userId), isNull(users.deletedAt))).get();
-  if (!target) throw new AppError(404, 'NOT_FOUND');
+  if (!target) throw notFound();
   const details: ErrorDetail[] = [];
   if (input.to?.email !== undefined && input.to.email.toLowerCase() !== target.email.toLowerCase()) {
     details.push({ field: 'to.email', message: "Not the user's own email address (leave it out to use the account's)" });

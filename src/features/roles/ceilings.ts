@@ -1,6 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { roles, userRoles } from '../../db/schema/auth';
-import { AppError } from '../../lib/errors';
 import { BUILT_IN_ROLES, PERMISSIONS } from '../../lib/permissions';
 import type { AuthContext } from '../../middleware/auth';
 
@@ -8,13 +7,13 @@ import type { AuthContext } from '../../middleware/auth';
  * Authorization ceilings: a caller hands out only what it holds. The checks are SQL fragments
  * placed in the WHERE clause of the very statement that writes (conditional INSERT / UPDATE /
  * DELETE), so a concurrent change of a role or of a user's roles cannot slip between a check
- * and the write. The admin (holding the admin role with every permission) is the only caller
- * without a ceiling.
+ * and the write. The admin (holding the admin role, so every permission, through a session) is
+ * the only caller without a ceiling.
  */
 export interface Ceiling {
   /** The caller's effective permissions (an API key's are already intersected with its owner's). */
   permissions: string[];
-  /** Holds the built-in admin role with every permission: may change the admin role and roles it holds. */
+  /** Holds the built-in admin role and (not an API key narrowed below it) every permission: may change the admin role and roles it holds. */
   isAdmin: boolean;
   userInternalId: number;
 }
@@ -27,8 +26,6 @@ export function ceilingOf(auth: AuthContext): Ceiling {
     userInternalId: auth.userInternalId,
   };
 }
-
-export const ceilingError = (message = 'You can only hand out permissions you hold yourself') => new AppError(403, 'PERMISSION_CEILING', { message });
 
 /** Permissions of `permissions` the caller lacks (empty: within the ceiling). */
 export function beyondCeiling(ceiling: Ceiling, permissions: readonly string[]): string[] {
@@ -44,10 +41,14 @@ export function roleWithin(ceiling: Ceiling, permissionsColumn: SQL | typeof rol
   return sql`NOT EXISTS (SELECT 1 FROM json_each(${permissionsColumn}) rp WHERE rp.value NOT IN ${callerSet(ceiling)})`;
 }
 
-/** SQL: the user (internal id expression) holds nothing beyond the caller's permissions. */
+/**
+ * SQL: the user (internal id expression) holds nothing beyond the caller's permissions. The admin
+ * role counts as every registered permission, whatever its row says (admin holds them by rule).
+ */
 export function userWithin(ceiling: Ceiling, userIdSql: SQL): SQL {
   if (ceiling.isAdmin) return sql`1`;
-  return sql`NOT EXISTS (SELECT 1 FROM ${userRoles} cu JOIN ${roles} cr ON cr.id = cu.role_id, json_each(cr.permissions) cp
+  return sql`NOT EXISTS (SELECT 1 FROM ${userRoles} cu JOIN ${roles} cr ON cr.id = cu.role_id,
+    json_each(iif(cr.name = ${BUILT_IN_ROLES.admin}, ${JSON.stringify(PERMISSIONS)}, cr.permissions)) cp
     WHERE cu.user_id = ${userIdSql} AND cp.value NOT IN ${callerSet(ceiling)})`;
 }
 

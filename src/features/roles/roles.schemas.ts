@@ -1,5 +1,22 @@
 import * as z from 'zod/mini';
-import { PERMISSIONS } from '../../lib/permissions';
+import { definePermissions, permissionList } from '../../lib/permissions';
+import type { AuditActionList } from '../../lib/audit';
+
+export const ROLES_AUDIT = ['role.create', 'role.update', 'role.delete'] as const satisfies AuditActionList;
+
+declare module '../../lib/audit' {
+  interface FeatureAuditActions {
+    roles: (typeof ROLES_AUDIT)[number];
+  }
+}
+
+export const ROLES_PERMISSIONS = definePermissions(['roles:read', 'roles:write']);
+
+declare module '../../lib/permissions' {
+  interface FeaturePermissions {
+    roles: (typeof ROLES_PERMISSIONS)[number];
+  }
+}
 
 export const RoleResponse = z.object({
   id: z.string(),
@@ -14,8 +31,20 @@ export const RoleList = z.object({ data: z.array(RoleResponse) });
 
 const Name = z.string().check(z.regex(/^[a-z][a-z0-9_-]{0,49}$/, 'Role name: lowercase letters, digits, - and _, starting with a letter, at most 50'));
 const Description = z.string().check(z.maxLength(500, 'Description is too long'));
-const Permissions = z.array(z.enum(PERMISSIONS, { error: `Unknown permission; known: ${PERMISSIONS.join(', ')}` })).check(z.maxLength(PERMISSIONS.length * 2));
+const Permissions = permissionList(2);
 
-export const RoleCreateBody = z.strictObject({ name: Name, description: z.optional(Description), permissions: Permissions });
-export const RoleUpdateBody = z.strictObject({ name: Name, description: Description, permissions: Permissions });
+export const RoleCreateBody = z.strictObject({
+  name: Name,
+  description: z.optional(Description),
+  get permissions() {
+    return Permissions();
+  },
+});
+export const RoleUpdateBody = z.strictObject({
+  name: Name,
+  description: Description,
+  get permissions() {
+    return Permissions();
+  },
+});
 export const RoleIdParams = z.object({ id: z.uuid({ error: 'Invalid role id' }) });

@@ -2,9 +2,10 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Databases } from '../../db/client';
 import { isUniqueViolation } from '../../db/errors';
 import { roles } from '../../db/schema/auth';
-import { AppError } from '../../lib/errors';
-import { BUILT_IN_ROLES, PERMISSIONS } from '../../lib/permissions';
-import { beyondCeiling, ceilingError, editableRole, roleWithin, type Ceiling } from './ceilings';
+import { AppError, notFound } from '../../lib/errors';
+import { BUILT_IN_ROLES, grantedPermissions, PERMISSIONS } from '../../lib/permissions';
+import { beyondCeiling, editableRole, roleWithin, type Ceiling } from './ceilings';
+import { adminKeepsEveryPermission, builtInRoleFixed, ceilingError } from './roles.errors';
 
 type RoleRow = typeof roles.$inferSelect;
 
@@ -13,7 +14,8 @@ export function toRoleView(r: RoleRow) {
     id: r.publicId,
     name: r.name,
     description: r.description,
-    permissions: [...r.permissions].sort(),
+    // What its holders get: for admin every registered permission, even one newer than its row.
+    permissions: [...grantedPermissions([r.name], r.permissions)].sort(),
     builtIn: r.builtIn,
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
@@ -26,7 +28,7 @@ export async function listRoles(db: Databases) {
 
 async function find(db: Databases, publicId: string): Promise<RoleRow> {
   const row = await db.auth.select().from(roles).where(eq(roles.publicId, publicId)).get();
-  if (!row) throw new AppError(404, 'NOT_FOUND');
+  if (!row) throw notFound();
   return row;
 }
 
@@ -58,9 +60,9 @@ export async function createRole(db: Databases, ceiling: Ceiling, input: { name:
 export async function updateRole(db: Databases, ceiling: Ceiling, publicId: string, input: { name: string; description: string; permissions: string[] }) {
   const current = await find(db, publicId);
   const permissions = [...new Set(input.permissions)];
-  if (current.builtIn && input.name !== current.name) throw new AppError(422, 'BUSINESS_RULE', { message: 'Built-in roles cannot be renamed' });
+  if (current.builtIn && input.name !== current.name) throw builtInRoleFixed('renamed');
   if (current.name === BUILT_IN_ROLES.admin && PERMISSIONS.some((p) => !permissions.includes(p))) {
-    throw new AppError(422, 'BUSINESS_RULE', { message: 'The admin role keeps every permission' });
+    throw adminKeepsEveryPermission();
   }
   const beyond = beyondCeiling(ceiling, permissions);
   if (beyond.length > 0) throw ceilingError(`You do not hold: ${beyond.join(', ')}`);
@@ -80,14 +82,14 @@ export async function updateRole(db: Databases, ceiling: Ceiling, publicId: stri
 
 export async function deleteRole(db: Databases, ceiling: Ceiling, publicId: string): Promise<string> {
   const current = await find(db, publicId);
-  if (current.builtIn) throw new AppError(422, 'BUSINESS_RULE', { message: 'Built-in roles cannot be deleted' });
+  if (current.builtIn) throw builtInRoleFixed('deleted');
   // user_roles rows go with it (ON DELETE CASCADE within AUTH_DB): holders lose it on their next request.
   const removed = await db.auth
     .delete(roles)
     .where(and(eq(roles.id, current.id), roleWithin(ceiling), editableRole(ceiling, sql`${roles.id}`, sql`${roles.name}`)))
     .returning({ id: roles.id });
   if (removed.length === 0) {
-    if (!(await db.auth.select({ id: roles.id }).from(roles).where(eq(roles.id, current.id)).get())) throw new AppError(404, 'NOT_FOUND');
+    if (!(await db.auth.select({ id: roles.id }).from(roles).where(eq(roles.id, current.id)).get())) throw notFound();
     throw ceilingError('You cannot delete a role you hold or a role with permissions you lack');
   }
   return current.name;

@@ -4,10 +4,12 @@ import type { Databases } from '../../db/client';
 import { isUniqueViolation } from '../../db/errors';
 import { profiles } from '../../db/schema/app';
 import { oneTimeTokens, roles, sessions, userRoles, users } from '../../db/schema/auth';
-import { AppError } from '../../lib/errors';
+import { AppError, notFound } from '../../lib/errors';
 import { BUILT_IN_ROLES } from '../../lib/permissions';
 import { encodeCursor, type CursorData, type Page } from '../../lib/pagination';
-import { assignableRole, ceilingError, userWithin, type Ceiling } from '../roles/ceilings';
+import { emailTaken } from '../auth/auth.errors';
+import { assignableRole, userWithin, type Ceiling } from '../roles/ceilings';
+import { ceilingError } from '../roles/roles.errors';
 import { loadProfiles, loadUserView, toUserView, userColumns, type UserView } from './users.service';
 
 export interface UserListFilters {
@@ -59,12 +61,14 @@ export interface UpdateOutcome {
   emailChange?: { oldEmail: string; sessionsEnded: number };
 }
 
+const beyondUser = () => ceilingError('This user holds permissions you do not: only a caller holding all of them can change this account');
+
 /** 404 for no such (live) user, else 403: the target holds a permission the caller lacks. */
 async function refuseBeyondCeiling(db: Databases, ceiling: Ceiling, publicId: string, includeDeleted = false): Promise<never> {
   const where = includeDeleted ? eq(users.publicId, publicId) : and(eq(users.publicId, publicId), isNull(users.deletedAt));
   const exists = await db.auth.select({ id: users.id }).from(users).where(where).get();
-  if (!exists) throw new AppError(404, 'NOT_FOUND');
-  throw ceilingError('This user holds permissions you do not: only a caller holding all of them can change this account');
+  if (!exists) throw notFound();
+  throw beyondUser();
 }
 
 /**
@@ -77,7 +81,7 @@ async function refuseBeyondCeiling(db: Databases, ceiling: Ceiling, publicId: st
  */
 export async function updateUser(db: Databases, ceiling: Ceiling, publicId: string, changes: UserChanges, caller: { sessionInternalId: number }): Promise<UpdateOutcome> {
   const current = await loadUserView(db, publicId);
-  if (!current) throw new AppError(404, 'NOT_FOUND');
+  if (!current) throw notFound();
   const within = await db.auth.select({ id: users.id }).from(users).where(and(eq(users.publicId, publicId), userWithin(ceiling, sql`"users"."id"`))).get();
   if (!within) await refuseBeyondCeiling(db, ceiling, publicId);
   const now = new Date();
@@ -115,20 +119,20 @@ export async function updateUser(db: Databases, ceiling: Ceiling, publicId: stri
           .set({ usedAt: now })
           .where(and(isNull(oneTimeTokens.usedAt), sql`${oneTimeTokens.userId} = ${changedNow}`)),
       ]);
-      if (rows.length === 0) throw ceilingError('This user holds permissions you do not: only a caller holding all of them can change this account');
+      if (rows.length === 0) throw beyondUser();
       sessionsEnded = ended.length;
     } else if ((await updated).length === 0) {
-      throw ceilingError('This user holds permissions you do not: only a caller holding all of them can change this account');
+      throw beyondUser();
     }
   } catch (err) {
     if (profileChanged) {
       await db.app.update(profiles).set({ fullName: current.fullName }).where(eq(profiles.userPublicId, publicId));
     }
-    if (isUniqueViolation(err)) throw new AppError(409, 'EMAIL_TAKEN');
+    if (isUniqueViolation(err)) throw emailTaken();
     throw err;
   }
   const user = await loadUserView(db, publicId);
-  if (!user) throw new AppError(404, 'NOT_FOUND');
+  if (!user) throw notFound();
   return { user, ...(emailChanged ? { emailChange: { oldEmail: current.email, sessionsEnded } } : {}) };
 }
 
@@ -158,7 +162,7 @@ export async function softDeleteUser(db: Databases, ceiling: Ceiling, publicId: 
   ]);
   if (deleted.length === 0) {
     const exists = await db.auth.select({ id: users.id }).from(users).where(and(eq(users.publicId, publicId), isNull(users.deletedAt))).get();
-    if (!exists) throw new AppError(404, 'NOT_FOUND');
+    if (!exists) throw notFound();
     const within = await db.auth.select({ id: users.id }).from(users).where(and(eq(users.id, exists.id), userWithin(ceiling, sql`"users"."id"`))).get();
     if (!within) await refuseBeyondCeiling(db, ceiling, publicId);
     throw new AppError(422, 'BUSINESS_RULE', { message: 'The last admin cannot be deleted' });
@@ -179,7 +183,7 @@ export async function restoreUser(db: Databases, ceiling: Ceiling, publicId: str
     if (deletedRow) await refuseBeyondCeiling(db, ceiling, publicId, true);
   }
   const view = await loadUserView(db, publicId);
-  if (!view) throw new AppError(404, 'NOT_FOUND');
+  if (!view) throw notFound();
   await db.app.update(profiles).set({ deletedAt: null, updatedAt: now }).where(eq(profiles.userPublicId, publicId));
   return view;
 }
@@ -189,7 +193,7 @@ async function resolveIds(db: Databases, userPublicId: string, rolePublicId: str
     db.auth.select({ id: users.id }).from(users).where(and(eq(users.publicId, userPublicId), isNull(users.deletedAt))).get(),
     db.auth.select({ id: roles.id, name: roles.name }).from(roles).where(eq(roles.publicId, rolePublicId)).get(),
   ]);
-  if (!user || !role) throw new AppError(404, 'NOT_FOUND');
+  if (!user || !role) throw notFound();
   return { userId: user.id, roleId: role.id, roleName: role.name };
 }
 

@@ -1,5 +1,24 @@
 import * as z from 'zod/mini';
 import { Cursor, Limit, pageSchema, QueryBool, QueryDate } from '../../lib/pagination';
+import type { AuditActionList } from '../../lib/audit';
+import { definePermissions } from '../../lib/permissions';
+
+export const USERS_PERMISSIONS = definePermissions(['users:read', 'users:write', 'users:delete']);
+
+declare module '../../lib/permissions' {
+  interface FeaturePermissions {
+    users: (typeof USERS_PERMISSIONS)[number];
+  }
+}
+
+// role.grant and role.revoke are recorded by PUT/DELETE /users/:id/roles/:roleId.
+export const USERS_AUDIT = ['user.update', 'user.delete', 'user.restore', 'role.grant', 'role.revoke'] as const satisfies AuditActionList;
+
+declare module '../../lib/audit' {
+  interface FeatureAuditActions {
+    users: (typeof USERS_AUDIT)[number];
+  }
+}
 
 /** The only user fields that ever leave the API (explicit allowlist: no hash, secret or token). */
 export const UserResponse = z.object({

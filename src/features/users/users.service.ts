@@ -8,6 +8,7 @@ import { uuidv7 } from 'uuidv7';
 import { AppError } from '../../lib/errors';
 import { log } from '../../lib/log';
 import { verifyPassword } from '../../security/password';
+import { emailTaken } from '../auth/auth.errors';
 
 export interface UserView {
   id: string;
@@ -68,7 +69,7 @@ export async function createUserWithProfile(db: Databases, input: NewUser): Prom
       .delete(profiles)
       .where(eq(profiles.userPublicId, input.publicId))
       .catch((cleanupErr: unknown) => log('error', 'profile compensation failed; cron will remove it', { error: String(cleanupErr) }));
-    if (isUniqueViolation(err)) throw new AppError(409, 'EMAIL_TAKEN');
+    if (isUniqueViolation(err)) throw emailTaken();
     throw err;
   }
   return {
