@@ -1,7 +1,7 @@
 import { inArray, lt } from 'drizzle-orm';
 import { smsConsentProofs } from '../db/schema/app';
 import { deleteExpiredOneTimeTokens } from '../features/auth/one-time-tokens.repository';
-import { changes, inChunks, type Job } from './job';
+import { changes, inChunks, merge, type Job } from './job';
 
 const CHUNK = 1000;
 const budget = { chunkSize: CHUNK, maxChunks: 10 };
@@ -17,10 +17,5 @@ export const cleanupOneTimeTokens: Job = async ({ db, now }) => {
   // stays here until it moves there, in a change to that feature.
   const codes = db.app.select({ id: smsConsentProofs.id }).from(smsConsentProofs).where(lt(smsConsentProofs.expiresAt, at)).limit(CHUNK);
   const smsCodes = await inChunks(async () => changes(await db.app.delete(smsConsentProofs).where(inArray(smsConsentProofs.id, codes))), budget);
-  return {
-    affected: tokens.affected + smsCodes.affected,
-    chunks: tokens.chunks + smsCodes.chunks,
-    done: tokens.done && smsCodes.done,
-    details: { tokens: tokens.affected, smsCodes: smsCodes.affected },
-  };
+  return merge([tokens, smsCodes], { tokens: tokens.affected, smsCodes: smsCodes.affected });
 };
