@@ -1,3 +1,5 @@
+import { deleteSpentTokens } from '../features/auth/sessions.repository';
+import { deleteDeletedUsers, findUsersDeletedBefore, sessionsOfDeletedUsers } from '../features/users/users-purge.repository';
 import { purgeAppUserData } from './app-user-data';
 import { changes, DAY_MS, inChunks, type Job, type JobResult } from './job';
 
@@ -16,50 +18,28 @@ const MAX_ROUNDS = 5;
  * interest for RETENTION_LOGS_DAYS and then deleted; they carry random UUIDs that resolve to
  * nobody once the user row is gone, and emails in them are masked at write time.
  */
-export const purgeDeletedUsers: Job = async ({ env, now, config }) => {
-  const cutoff = now - config.retention.deletedUsersDays * DAY_MS;
+export const purgeDeletedUsers: Job = async ({ db, now, config }) => {
+  const cutoff = new Date(now - config.retention.deletedUsersDays * DAY_MS);
   const totals = { users: 0, authRows: 0, appRows: 0 };
   let chunks = 0;
   const result = (done: boolean): JobResult => ({ affected: totals.users, chunks, done, details: totals });
   for (let round = 0; round < MAX_ROUNDS; round += 1) {
-    const { results } = await env.AUTH_DB.prepare('SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at < ?1 ORDER BY deleted_at LIMIT ?2')
-      .bind(cutoff, USERS_PER_ROUND)
-      .all<{ id: number }>();
+    const ids = await findUsersDeletedBefore(db.auth, cutoff, USERS_PER_ROUND);
     chunks += 1;
-    if (results.length === 0) return result(true);
-    const ids = results.map((r) => r.id);
-    // ?1 is the cutoff; the ids follow (≤ 51 bound parameters per statement).
-    const list = ids.map((_, i) => `?${i + 2}`).join(', ');
-    const stillDeleted = `SELECT id FROM users WHERE id IN (${list}) AND deleted_at IS NOT NULL AND deleted_at < ?1`;
-    const spent = await inChunks(
-      async () =>
-        changes(
-          await env.AUTH_DB.prepare(
-            `DELETE FROM spent_refresh_tokens WHERE id IN (
-               SELECT st.id FROM spent_refresh_tokens st JOIN sessions s ON s.id = st.session_id WHERE s.user_id IN (${stillDeleted}) LIMIT 1000)`,
-          )
-            .bind(cutoff, ...ids)
-            .run(),
-        ),
-      { chunkSize: 1000, maxChunks: 20 },
-    );
+    if (ids.length === 0) return result(true);
+    const spent = await inChunks(async () => changes(await deleteSpentTokens(db.auth, sessionsOfDeletedUsers(db.auth, ids, cutoff), 1000)), { chunkSize: 1000, maxChunks: 20 });
     chunks += spent.chunks;
     totals.authRows += spent.affected;
     if (!spent.done) return result(false);
-    const [sessions, roles, users] = await env.AUTH_DB.batch<{ public_id: string }>([
-      env.AUTH_DB.prepare(`DELETE FROM sessions WHERE user_id IN (${stillDeleted})`).bind(cutoff, ...ids),
-      env.AUTH_DB.prepare(`DELETE FROM user_roles WHERE user_id IN (${stillDeleted})`).bind(cutoff, ...ids),
-      env.AUTH_DB.prepare(`DELETE FROM users WHERE id IN (${stillDeleted}) RETURNING public_id`).bind(cutoff, ...ids),
-    ]);
+    const deleted = await deleteDeletedUsers(db.auth, ids, cutoff);
     chunks += 1;
-    const purged = (users?.results ?? []).map((r) => r.public_id);
-    totals.users += purged.length;
-    totals.authRows += changes(sessions!) + changes(roles!) + purged.length;
-    const app = await purgeAppUserData(env.APP_DB, purged);
+    totals.users += deleted.publicIds.length;
+    totals.authRows += deleted.sessions + deleted.roles + deleted.publicIds.length;
+    const app = await purgeAppUserData(db.app, deleted.publicIds);
     chunks += app.chunks;
     totals.appRows += app.deleted;
     if (!app.done) return result(false);
-    if (results.length < USERS_PER_ROUND) return result(true);
+    if (ids.length < USERS_PER_ROUND) return result(true);
   }
   return result(false);
 };

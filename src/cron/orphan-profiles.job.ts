@@ -1,3 +1,4 @@
+import { existingUserPublicIds, profilesAfter } from '../features/users/users-purge.repository';
 import { purgeAppUserData } from './app-user-data';
 import { HOUR_MS, type Job } from './job';
 
@@ -14,7 +15,7 @@ export const ORPHAN_MIN_AGE_MS = HOUR_MS;
  * is removed with the rest of that user's APP_DB data. Scans profiles by id, 90 at a time
  * (one AUTH_DB lookup of ≤ 90 bound ids each), resuming where the previous run stopped.
  */
-export const cleanupOrphanProfiles: Job = async ({ env, now }) => {
+export const cleanupOrphanProfiles: Job = async ({ env, db, now }) => {
   let cursor = Number(await env.CACHE.get(ORPHAN_CURSOR_KEY)) || 0;
   let orphans = 0;
   let rowsDeleted = 0;
@@ -22,19 +23,14 @@ export const cleanupOrphanProfiles: Job = async ({ env, now }) => {
   let chunks = 0;
   let done = false;
   for (let page = 0; page < MAX_PAGES; page += 1) {
-    const { results } = await env.APP_DB.prepare('SELECT id, user_public_id FROM profiles WHERE id > ?1 AND created_at < ?2 ORDER BY id LIMIT ?3')
-      .bind(cursor, now - ORPHAN_MIN_AGE_MS, PAGE)
-      .all<{ id: number; user_public_id: string }>();
+    const results = await profilesAfter(db.app, cursor, new Date(now - ORPHAN_MIN_AGE_MS), PAGE);
     chunks += 1;
     if (results.length > 0) {
-      const ids = results.map((r) => r.user_public_id);
-      const { results: found } = await env.AUTH_DB.prepare(`SELECT public_id FROM users WHERE public_id IN (${ids.map((_, i) => `?${i + 1}`).join(', ')})`)
-        .bind(...ids)
-        .all<{ public_id: string }>();
-      const existing = new Set(found.map((r) => r.public_id));
+      const ids = results.map((r) => r.userPublicId);
+      const existing = await existingUserPublicIds(db.auth, ids);
       const missing = [...new Set(ids.filter((id) => !existing.has(id)))];
       if (missing.length > 0) {
-        const r = await purgeAppUserData(env.APP_DB, missing);
+        const r = await purgeAppUserData(db.app, missing);
         rowsDeleted += r.deleted;
         chunks += r.chunks;
         orphans += missing.length;

@@ -1,3 +1,4 @@
+import { deleteInboundSeenBefore } from '../features/webhooks/twilio.repository';
 import { changes, DAY_MS, inChunks, type Job } from './job';
 
 /**
@@ -8,13 +9,5 @@ import { changes, DAY_MS, inChunks, type Job } from './job';
 export const TWILIO_INBOUND_RETENTION_MS = 7 * DAY_MS;
 
 /** Deduplication rows of inbound Twilio messages past their retention. */
-export const cleanupTwilioInbound: Job = ({ env, now }) =>
-  inChunks(
-    async () =>
-      changes(
-        await env.APP_DB.prepare('DELETE FROM twilio_inbound WHERE id IN (SELECT id FROM twilio_inbound WHERE created_at < ?1 LIMIT 1000)')
-          .bind(now - TWILIO_INBOUND_RETENTION_MS)
-          .run(),
-      ),
-    { chunkSize: 1000, maxChunks: 5 },
-  );
+export const cleanupTwilioInbound: Job = ({ db, now }) =>
+  inChunks(async () => changes(await deleteInboundSeenBefore(db.app, new Date(now - TWILIO_INBOUND_RETENTION_MS), 1000)), { chunkSize: 1000, maxChunks: 5 });

@@ -25,3 +25,14 @@ export const baseColumns = () => ({
 export const softDeleteColumn = () => ({
   deletedAt: integer({ mode: 'timestamp_ms' }),
 });
+
+/** The SQL name of an APP_DB row's owner column (the user's public id). */
+export const USER_REF = 'user_public_id';
+
+/**
+ * The owner of an APP_DB row: the user's public id (the databases share no integer keys).
+ * Declaring the owner with userRef() is what puts a table in the account-deletion purge
+ * (users-purge.repository.ts finds user data by this column); the name is pinned so the purge,
+ * the schema and test/cron/user-purge-coverage.test.ts agree on it.
+ */
+export const userRef = () => text(USER_REF).notNull();

@@ -3,20 +3,8 @@ import { AppError } from '../lib/errors';
 import type { AppEnv } from '../lib/factory';
 import { log } from '../lib/log';
 import { apiKeyMatches, parseApiKey } from '../security/api-key';
-import { CALLER_COLUMNS, callerContext, type AuthContext, type CallerRow } from './auth';
-
-const KEY_SQL = `
-SELECT ${CALLER_COLUMNS}, k.id AS kid, k.public_id AS key_public_id, k.key_hash, k.permissions AS key_perms, k.last_used_at
-FROM api_keys k JOIN users u ON u.id = k.user_id
-WHERE k.prefix = ?1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?2) AND u.deleted_at IS NULL`;
-
-interface KeyRow extends CallerRow {
-  kid: number;
-  key_public_id: string;
-  key_hash: string;
-  key_perms: string;
-  last_used_at: number | null;
-}
+import { findKeyCaller, stampKeyLastUsed } from '../features/api-keys/api-keys.repository';
+import { callerContext, type AuthContext } from './auth';
 
 const LAST_USED_RESOLUTION_MS = 5 * 60_000;
 
@@ -30,11 +18,11 @@ export async function resolveApiKey(c: Context<AppEnv>, key: string): Promise<Au
   const parsed = parseApiKey(key);
   if (!parsed) throw invalid('malformed api key');
   const now = Date.now();
-  const row = await c.env.AUTH_DB.prepare(KEY_SQL).bind(parsed.prefix, now).first<KeyRow>();
+  const row = await findKeyCaller(c.env.AUTH_DB, parsed.prefix, now);
   if (!row || !(await apiKeyMatches(key, row.key_hash))) throw invalid('unknown, revoked or expired api key');
   if (row.last_used_at === null || now - row.last_used_at > LAST_USED_RESOLUTION_MS) {
     // Coarse last-used stamp, written after the response: no write on the hot path per call.
-    const write = c.env.AUTH_DB.prepare('UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2').bind(now, row.kid).run();
+    const write = stampKeyLastUsed(c.env.AUTH_DB, row.kid, now);
     try {
       c.executionCtx.waitUntil(write.catch((err: unknown) => log('warn', 'api key last-used update failed', { error: String(err) })));
     } catch {

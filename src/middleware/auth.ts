@@ -5,6 +5,7 @@ import { AppError } from '../lib/errors';
 import type { AppEnv } from '../lib/factory';
 import { grantedPermissions } from '../lib/permissions';
 import { getKeyRing, InvalidTokenError, verifyAccessToken } from '../security/jwt';
+import { findSessionCaller, type CallerRow } from '../features/auth/caller.repository';
 import type { UserRow } from '../features/users/users.service';
 
 export interface AuthContext {
@@ -27,30 +28,7 @@ export interface AuthVariables {
   prefetched?: Promise<unknown>;
 }
 
-/** The caller's columns every authentication query selects: user, role names, permissions. */
-export const CALLER_COLUMNS = `u.id AS uid, u.public_id, u.email, u.email_verified_at, u.created_at, u.updated_at,
-  (SELECT group_concat(r.name, ',') FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id) AS role_names,
-  (SELECT json_group_array(DISTINCT je.value) FROM user_roles ur JOIN roles r ON r.id = ur.role_id, json_each(r.permissions) je
-     WHERE ur.user_id = u.id) AS perms`;
-
-export interface CallerRow {
-  uid: number;
-  public_id: string;
-  email: string;
-  email_verified_at: number | null;
-  created_at: number;
-  updated_at: number;
-  role_names: string | null;
-  perms: string | null;
-}
-
-// Hot path: one AUTH_DB round trip checks the session (not revoked, not expired), the user (not
-// deleted) and loads roles and permissions, so a logout, a deletion or a revoked role takes
-// effect on the very next request. Parameters are bound; nothing is interpolated.
-const SESSION_SQL = `
-SELECT ${CALLER_COLUMNS}, s.id AS sid
-FROM sessions s JOIN users u ON u.id = s.user_id
-WHERE s.public_id = ?1 AND u.public_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3 AND u.deleted_at IS NULL`;
+export { CALLER_COLUMNS, type CallerRow } from '../features/auth/caller.repository';
 
 /** Builds the request's AuthContext from a caller row and how it authenticated. */
 export function callerContext(
@@ -113,7 +91,7 @@ export async function resolveAuth(c: Context<AppEnv>, onVerified?: (userId: stri
     throw err;
   }
   onVerified?.(claims.sub);
-  const row = await c.env.AUTH_DB.prepare(SESSION_SQL).bind(claims.sid, claims.sub, Date.now()).first<CallerRow & { sid: number }>();
+  const row = await findSessionCaller(c.env.AUTH_DB, claims.sid, claims.sub, Date.now());
   if (!row) throw new AppError(401, 'INVALID_TOKEN', { reason: 'session ended or user deleted', headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
   return callerContext(row, { sessionId: claims.sid, sessionInternalId: row.sid });
 }

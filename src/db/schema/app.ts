@@ -1,5 +1,5 @@
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import { baseColumns, softDeleteColumn } from '../columns';
+import { baseColumns, softDeleteColumn, userRef } from '../columns';
 
 /** Non-auth user data. Keyed by the user's public id: the two databases share no integer keys. */
 export const profiles = sqliteTable(
@@ -7,7 +7,7 @@ export const profiles = sqliteTable(
   {
     ...baseColumns(),
     ...softDeleteColumn(),
-    userPublicId: text().notNull(),
+    userPublicId: userRef(),
     fullName: text(),
     locale: text(),
     timeZone: text(),
@@ -34,7 +34,7 @@ export const notifications = sqliteTable(
   'notifications',
   {
     ...baseColumns(),
-    userPublicId: text().notNull(),
+    userPublicId: userRef(),
     channel: text({ enum: NOTIFICATION_CHANNELS }).notNull(),
     category: text({ enum: NOTIFICATION_CATEGORIES }).notNull(),
     kind: text().notNull(),
@@ -75,7 +75,7 @@ export const notificationPreferences = sqliteTable(
   'notification_preferences',
   {
     ...baseColumns(),
-    userPublicId: text().notNull(),
+    userPublicId: userRef(),
     channel: text({ enum: NOTIFICATION_CHANNELS }).notNull(),
     enabled: integer({ mode: 'boolean' }).notNull(),
     /** Minutes after local midnight; both null = no personal quiet hours. */
@@ -93,7 +93,7 @@ export const devices = sqliteTable(
   'devices',
   {
     ...baseColumns(),
-    userPublicId: text().notNull(),
+    userPublicId: userRef(),
     platform: text({ enum: DEVICE_PLATFORMS }).notNull(),
     provider: text({ enum: PUSH_PROVIDERS }).notNull(),
     token: text().notNull(),
@@ -115,7 +115,7 @@ export const smsConsents = sqliteTable(
   'sms_consents',
   {
     ...baseColumns(),
-    userPublicId: text().notNull(),
+    userPublicId: userRef(),
     phone: text().notNull(),
     promotionalOptIn: integer({ mode: 'boolean' }).notNull().default(false),
     promotionalChangedAt: integer({ mode: 'timestamp_ms' }),
@@ -139,7 +139,7 @@ export const smsConsentProofs = sqliteTable(
   'sms_consent_proofs',
   {
     ...baseColumns(),
-    userPublicId: text().notNull(),
+    userPublicId: userRef(),
     phone: text().notNull(),
     /** SHA-256 of the code bound to the user and the number; the code itself is never stored. */
     codeHash: text().notNull(),

@@ -4,6 +4,7 @@ import { factory } from '../../lib/factory';
 import { log } from '../../lib/log';
 import { defineRoute, PUBLIC } from '../../lib/route';
 import { endpoint } from '../../middleware/endpoint';
+import { probeDatabase } from './health.service';
 
 const Check = z.object({ status: z.enum(['ok', 'fail']), latencyMs: z.number() });
 const HealthResponse = z.object({
@@ -58,9 +59,9 @@ function checksFor(env: CloudflareBindings): Promise<Checks> {
 
 function runChecks(env: CloudflareBindings): Promise<Checks> {
   return Promise.all([
-    timed('authDb', () => env.AUTH_DB.prepare('SELECT 1').first()),
-    timed('appDb', () => env.APP_DB.prepare('SELECT 1').first()),
-    timed('logsDb', () => env.LOGS_DB.prepare('SELECT 1').first()),
+    timed('authDb', () => probeDatabase(env.AUTH_DB)),
+    timed('appDb', () => probeDatabase(env.APP_DB)),
+    timed('logsDb', () => probeDatabase(env.LOGS_DB)),
     timed('kv', () => env.CACHE.get('health:probe')),
     timed('durableObject', async () => {
       const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName('health:probe'));

@@ -1,0 +1,39 @@
+import { not, sql } from 'drizzle-orm';
+import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
+import { deadSession } from './sessions.repository';
+
+/** The caller's columns every authentication query selects: user, role names, permissions. */
+export const CALLER_COLUMNS = `users.id AS uid, users.public_id, users.email, users.email_verified_at, users.created_at, users.updated_at,
+  (SELECT group_concat(r.name, ',') FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = users.id) AS role_names,
+  (SELECT json_group_array(DISTINCT je.value) FROM user_roles ur JOIN roles r ON r.id = ur.role_id, json_each(r.permissions) je
+     WHERE ur.user_id = users.id) AS perms`;
+
+export interface CallerRow {
+  uid: number;
+  public_id: string;
+  email: string;
+  email_verified_at: number | null;
+  created_at: number;
+  updated_at: number;
+  role_names: string | null;
+  perms: string | null;
+}
+
+// Raw on purpose: this runs on every authenticated request. Building the same statement with
+// the query builder costs ~0.1 ms of CPU per request (measured with drizzle-orm 0.45, `.toSQL()`
+// in Node), for the same single statement; this string is built once per isolate instead. Its
+// liveness condition is the shared dead-session rule, rendered with `?3` as "now" (it binds
+// nothing itself: a bound value there would break every session check, not pass unseen).
+const SESSION_SQL = `SELECT ${CALLER_COLUMNS}, sessions.id AS sid
+FROM sessions JOIN users ON users.id = sessions.user_id
+WHERE sessions.public_id = ?1 AND users.public_id = ?2 AND ${new SQLiteAsyncDialect({ casing: 'snake_case' }).sqlToQuery(not(deadSession({ now: sql.raw('?3'), withUser: true }))).sql}`;
+
+/**
+ * The hot-path session check: one AUTH_DB round trip checks the session (not revoked, not
+ * expired), the user (not deleted) and loads roles and permissions, so a logout, a deletion or
+ * a revoked role takes effect on the very next request. Parameters are bound; nothing is
+ * interpolated. Null when the session is dead or does not belong to the user.
+ */
+export function findSessionCaller(db: D1Database, sessionPublicId: string, userPublicId: string, now: number): Promise<(CallerRow & { sid: number }) | null> {
+  return db.prepare(SESSION_SQL).bind(sessionPublicId, userPublicId, now).first<CallerRow & { sid: number }>();
+}
