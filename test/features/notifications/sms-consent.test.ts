@@ -1,4 +1,4 @@
-import '../../src/app';
+import '../../../src/app';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { apiPath, routeRegistry } from '../../../src/lib/route';
@@ -175,7 +175,7 @@ describe('SMS promotional consent: double opt-in', () => {
   it('documents the verify route (OpenAPI comes from the route specs)', () => {
     const spec = routeRegistry.find((r) => r.method === 'post' && apiPath(r) === '/notifications/sms-consent/verify');
     expect(spec?.responses[200]).toBeDefined();
-    const put = routeRegistry.find((r) => r.method === 'put' && r.path === '/notifications/sms-consent');
+    const put = routeRegistry.find((r) => r.method === 'put' && apiPath(r) === '/notifications/sms-consent');
     expect(put?.rateLimit).toBe('expensive');
     expect(Object.keys(put!.responses)).toEqual(expect.arrayContaining(['200', '202']));
   });
