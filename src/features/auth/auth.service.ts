@@ -12,7 +12,7 @@ import { newPasswordRefusal } from '../../security/breached-passwords';
 import { burnPasswordWork, hashPassword, needsRehash, passwordPolicyError, verifyPassword } from '../../security/password';
 import { emailTaken } from './auth.errors';
 import { isMfaEnabled, verifySecondFactor, type SecondFactor } from '../mfa/mfa.service';
-import { createUserWithProfile, loadProfiles, requireCurrentPassword, toUserView, userColumns, type UserView } from '../users/users.service';
+import { createUserWithProfile, loadProfiles, loadUserView, requireCurrentPassword, toUserView, userColumns, type UserView } from '../users/users.service';
 
 export interface AuthDeps {
   db: Databases;
@@ -268,3 +268,16 @@ export async function revokeOwnSession(db: Databases, userInternalId: number, se
   return res.length > 0;
 }
 
+
+/**
+ * Opens a session for a user already proven by another factor (social sign-in): the same
+ * session, device token and pair as a password login.
+ */
+export async function openSession(deps: AuthDeps, user: { internalId: number; publicId: string }, meta: ClientMeta): Promise<TokenPair> {
+  const view = await loadUserView(deps.db, user.publicId);
+  if (!view) throw new AppError(401, 'INVALID_CREDENTIALS');
+  const issued = await deviceTokenFor(deps, { id: view.id, email: view.email });
+  const session = await sessionInsert(deps, user.internalId, meta, issued.deviceId);
+  await session.stmt;
+  return { ...(await issueTokens(deps, view, session.publicId, session.token)), deviceToken: issued.token };
+}

@@ -1,0 +1,163 @@
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import * as oauth from 'oauth4webapi';
+import type { Databases } from '../../db/client';
+import { isUniqueViolation } from '../../db/errors';
+import { randomToken, sha256Hex, timingSafeEqualStrings } from '../../lib/crypto';
+import { log } from '../../lib/log';
+import { invalidIdToken, invalidState, providerError, redirectNotAllowed } from './oauth-login.errors';
+import { discover, httpOptions, type ProviderConfig } from './oauth-login.providers';
+import { consumeTicket, createTicket, EXCHANGE_TTL_MS, FLOW_TTL_MS, identityFromClaims, resolveIdentity, type Resolution } from './identities.service';
+
+/** Signing algorithms accepted on an id_token: asymmetric only (never `none`, never HS* keyed by the client secret). */
+const ID_TOKEN_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+/** An id_token older than this (by `iat`) is refused on the native route. */
+const NATIVE_MAX_TOKEN_AGE = '10m';
+
+/**
+ * `redirectTo` must match an OAUTH_REDIRECT_ALLOWLIST entry (comma-separated absolute URLs):
+ * same origin, and the same path, or under it when the entry ends with `/`. No userinfo, no
+ * fragment: the one-time code is appended to the query.
+ */
+export function allowedRedirect(allowlist: string | undefined, redirectTo: string): URL {
+  let target: URL;
+  try {
+    target = new URL(redirectTo);
+  } catch {
+    throw redirectNotAllowed();
+  }
+  if (target.username || target.password || target.hash || !/^https?:$/.test(target.protocol)) throw redirectNotAllowed();
+  const ok = (allowlist ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .some((entry) => {
+      try {
+        const e = new URL(entry);
+        return e.origin === target.origin && (e.pathname.endsWith('/') ? target.pathname.startsWith(e.pathname) : target.pathname === e.pathname);
+      } catch {
+        return false;
+      }
+    });
+  if (!ok) throw redirectNotAllowed();
+  return target;
+}
+
+const client = (p: ProviderConfig): oauth.Client => ({ client_id: p.clientId });
+const clientAuth = (p: ProviderConfig) => (p.clientSecret ? oauth.ClientSecretPost(p.clientSecret) : oauth.None());
+
+interface FlowData {
+  verifier: string;
+  nonce: string;
+  redirectTo: string;
+  browserHash: string;
+}
+
+/**
+ * Starts the browser flow: PKCE S256, state and nonce, stored under the state's hash for 10 min
+ * and bound to a random value the caller sets as an HttpOnly cookie (checked at the callback,
+ * so a code and state replayed into another browser are refused: login CSRF).
+ */
+export async function startAuthorization(db: Databases, provider: ProviderConfig, redirectTo: string, callbackUrl: string): Promise<{ location: string; browserBinding: string }> {
+  const as = await discover(provider).catch((err: unknown) => {
+    throw providerError(`discovery failed: ${String(err)}`);
+  });
+  if (!as.authorization_endpoint) throw providerError('no authorization endpoint');
+  const verifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const nonce = oauth.generateRandomNonce();
+  const browserBinding = randomToken(32);
+  const data: FlowData = { verifier, nonce, redirectTo, browserHash: await sha256Hex(browserBinding) };
+  await createTicket(db, 'flow', provider.name, FLOW_TTL_MS, data as unknown as Record<string, unknown>, null, state);
+  const url = new URL(as.authorization_endpoint);
+  url.search = new URLSearchParams({
+    client_id: provider.clientId,
+    redirect_uri: callbackUrl,
+    response_type: 'code',
+    scope: provider.scope,
+    state,
+    nonce,
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  }).toString();
+  return { location: url.href, browserBinding };
+}
+
+export type CallbackResult = { redirectTo: URL } & ({ ok: true; resolution: Resolution } | { ok: false; error: string; reason: string });
+
+/**
+ * The provider's redirect back. Until the state is proven (known, unspent, same provider, same
+ * browser) nothing is trusted, not even its redirectTo: those refusals throw (a 400 here). After
+ * that, every outcome goes back to redirectTo, as a one-time code or an `error`.
+ */
+export async function finishAuthorization(db: Databases, provider: ProviderConfig, currentUrl: URL, browserBinding: string | undefined, callbackUrl: string): Promise<CallbackResult> {
+  const state = currentUrl.searchParams.get('state');
+  if (!state) throw invalidState('no state');
+  const ticket = await consumeTicket(db, 'flow', state);
+  if (!ticket) throw invalidState('unknown, expired or spent state');
+  if (ticket.provider !== provider.name) throw invalidState('state of another provider');
+  const data = ticket.data as unknown as FlowData;
+  if (!(await timingSafeEqualStrings(await sha256Hex(browserBinding ?? ''), data.browserHash))) throw invalidState('browser binding mismatch');
+  const redirectTo = new URL(data.redirectTo);
+  try {
+    const as = await discover(provider);
+    const c = client(provider);
+    const params = oauth.validateAuthResponse(as, c, currentUrl, state);
+    const http = httpOptions(provider.issuer);
+    const response = await oauth.authorizationCodeGrantRequest(as, c, clientAuth(provider), params, callbackUrl, data.verifier, { ...http, signal: AbortSignal.timeout(10_000) });
+    const result = await oauth.processAuthorizationCodeResponse(as, c, response, { expectedNonce: data.nonce, requireIdToken: true });
+    // oauth4webapi checks iss, aud, exp, iat, nonce and the alg; the JWKS signature is checked
+    // here too, though the token came over TLS from the token endpoint (defence in depth).
+    await oauth.validateApplicationLevelSignature(as, response, http);
+    const claims = oauth.getValidatedIdTokenClaims(result);
+    if (!claims) return { redirectTo, ok: false, error: 'provider_error', reason: 'no id_token' };
+    // Provider tokens are dropped here: we call no provider API after sign-in, so none is stored.
+    return { redirectTo, ok: true, resolution: await resolveIdentity(db, identityFromClaims(provider, claims)) };
+  } catch (err) {
+    if (err instanceof oauth.AuthorizationResponseError) return { redirectTo, ok: false, error: err.error === 'access_denied' ? 'access_denied' : 'provider_error', reason: err.error };
+    const code = (err as { code?: string }).code;
+    if (code === 'OAUTH_LINK_REFUSED') return { redirectTo, ok: false, error: 'link_refused', reason: (err as { reason?: string }).reason ?? '' };
+    log('warn', 'oauth callback failed', { provider: provider.name, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), code });
+    return { redirectTo, ok: false, error: 'provider_error', reason: code ?? 'exception' };
+  }
+}
+
+/** The one-time code the callback puts on redirectTo; its hash is stored, 2 min, single use. */
+export const issueExchangeCode = (db: Databases, provider: string, userInternalId: number) => createTicket(db, 'exchange', provider, EXCHANGE_TTL_MS, {}, userInternalId);
+
+const remoteJwks = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+
+/**
+ * Native sign-in with the id_token a platform SDK returned: signature by the provider's JWKS,
+ * iss, aud (the web client id or an app id), exp, iat (at most 10 min old), and the nonce the
+ * app sent (raw or SHA-256 hex), which can be used once.
+ */
+export async function nativeSignIn(db: Databases, provider: ProviderConfig, idToken: string, nonce: string): Promise<Resolution> {
+  const as = await discover(provider).catch((err: unknown) => {
+    throw providerError(`discovery failed: ${String(err)}`);
+  });
+  if (!as.jwks_uri) throw providerError('no jwks_uri');
+  let jwks = remoteJwks.get(as.jwks_uri);
+  if (!jwks) {
+    jwks = createRemoteJWKSet(new URL(as.jwks_uri), { timeoutDuration: 5_000 });
+    remoteJwks.set(as.jwks_uri, jwks);
+  }
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(idToken, jwks, { issuer: as.issuer, audience: provider.audiences, algorithms: ID_TOKEN_ALGS, maxTokenAge: NATIVE_MAX_TOKEN_AGE, requiredClaims: ['sub', 'iat', 'exp', 'nonce'] }));
+  } catch (err) {
+    throw invalidIdToken(err instanceof Error ? `${(err as { code?: string }).code ?? err.name}` : 'verify failed');
+  }
+  // Several audiences: the authorized party must be one of ours (OIDC Core 3.1.3.7).
+  if (Array.isArray(payload.aud) && payload.aud.length > 1 && !provider.audiences.includes(String(payload.azp))) throw invalidIdToken('azp');
+  const tokenNonce = String(payload.nonce);
+  const hashed = await sha256Hex(nonce);
+  const nonceOk = (await timingSafeEqualStrings(tokenNonce, nonce)) || (await timingSafeEqualStrings(tokenNonce, hashed));
+  if (!nonceOk) throw invalidIdToken('nonce mismatch');
+  try {
+    await createTicket(db, 'native_nonce', provider.name, FLOW_TTL_MS, {}, null, `${provider.name}:${tokenNonce}`);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw invalidIdToken('nonce replayed');
+    throw err;
+  }
+  return resolveIdentity(db, identityFromClaims(provider, payload));
+}
