@@ -25,7 +25,7 @@ export default defineConfig(async () => {
     ],
     test: {
       setupFiles: ['./test/setup/apply-migrations.ts', './test/setup/drain-background.ts'],
-      globalSetup: ['./test/setup/global-smtp.ts', './test/setup/global-redis.ts', './test/setup/global-pwned.ts', './test/setup/global-oidc.ts'],
+      globalSetup: ['./test/setup/global-smtp.ts', './test/setup/global-redis.ts', './test/setup/global-pwned.ts', './test/setup/global-oidc.ts', './test/setup/global-github.ts'],
       include: ['test/**/*.test.ts'],
       // Request log lines only for failing tests: CI output stays readable.
       silent: 'passed-only',

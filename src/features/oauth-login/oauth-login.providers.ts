@@ -10,6 +10,10 @@ import { AppError } from '../../lib/errors';
  */
 export interface ProviderConfig {
   name: string;
+  /** `oauth2-github`: no OpenID Connect; the identity comes from its user and emails API. */
+  kind: 'oidc' | 'oauth2-github';
+  /** GitHub: the REST API base (https://api.github.com, or a GitHub Enterprise Server's). */
+  apiUrl?: URL;
   issuer: URL;
   clientId: string;
   clientSecret: string | null;
@@ -51,7 +55,8 @@ export function providerConfig(env: object, name: string): ProviderConfig {
   if (!NAME.test(name)) throw unknownProvider();
   const prefix = `OIDC_${name.toUpperCase()}_`;
   const preset = PRESETS[name];
-  const issuer = read(env, `${prefix}ISSUER`) ?? preset?.issuer;
+  const github = name === 'github';
+  const issuer = read(env, `${prefix}ISSUER`) ?? (github ? 'https://github.com' : preset?.issuer);
   const clientId = read(env, `${prefix}CLIENT_ID`);
   if (!issuer || !clientId) throw unknownProvider();
   const extra = (read(env, `${prefix}AUDIENCES`) ?? '')
@@ -60,11 +65,13 @@ export function providerConfig(env: object, name: string): ProviderConfig {
     .filter(Boolean);
   return {
     name,
+    kind: github ? 'oauth2-github' : 'oidc',
+    ...(github ? { apiUrl: new URL(read(env, `${prefix}API_URL`) ?? 'https://api.github.com') } : {}),
     issuer: new URL(issuer),
     clientId,
     clientSecret: read(env, `${prefix}CLIENT_SECRET`) ?? null,
     audiences: [clientId, ...extra],
-    scope: 'openid email profile',
+    scope: github ? 'read:user user:email' : 'openid email profile',
     trustEmailVerified: preset?.trustEmailVerified ?? true,
     webFlow: preset?.webFlow ?? true,
   };
@@ -84,8 +91,15 @@ export function httpOptions(issuer: URL): { [oauth.allowInsecureRequests]?: true
 const DISCOVERY_TTL_MS = 60 * 60_000;
 const discovered = new Map<string, { at: number; as: Promise<oauth.AuthorizationServer> }>();
 
-/** The provider's metadata by OIDC discovery (its issuer checked), cached per isolate for an hour. */
+/**
+ * The provider's metadata: by OIDC discovery (its issuer checked), cached per isolate for an
+ * hour; GitHub publishes none, its two endpoints are fixed.
+ */
 export function discover(provider: ProviderConfig): Promise<oauth.AuthorizationServer> {
+  if (provider.kind === 'oauth2-github') {
+    const base = provider.issuer.href.replace(/\/+$/, '');
+    return Promise.resolve({ issuer: base, authorization_endpoint: `${base}/login/oauth/authorize`, token_endpoint: `${base}/login/oauth/access_token` });
+  }
   const key = provider.issuer.href;
   const hit = discovered.get(key);
   if (hit && Date.now() - hit.at < DISCOVERY_TTL_MS) return hit.as;

@@ -5,7 +5,8 @@ import { isUniqueViolation } from '../../db/errors';
 import { randomToken, sha256Hex, timingSafeEqualStrings } from '../../lib/crypto';
 import { log } from '../../lib/log';
 import { invalidIdToken, invalidState, providerError, redirectNotAllowed } from './oauth-login.errors';
-import { discover, httpOptions, type ProviderConfig } from './oauth-login.providers';
+import { githubClaims } from './github';
+import { discover, httpOptions, unknownProvider, type ProviderConfig } from './oauth-login.providers';
 import { consumeTicket, createTicket, EXCHANGE_TTL_MS, FLOW_TTL_MS, identityFromClaims, resolveIdentity, type Resolution } from './identities.service';
 
 /** Signing algorithms accepted on an id_token: asymmetric only (never `none`, never HS* keyed by the client secret). */
@@ -64,7 +65,8 @@ export async function startAuthorization(db: Databases, provider: ProviderConfig
   if (!as.authorization_endpoint) throw providerError('no authorization endpoint');
   const verifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
-  const nonce = oauth.generateRandomNonce();
+  const oidc = provider.kind === 'oidc';
+  const nonce = oidc ? oauth.generateRandomNonce() : '';
   const browserBinding = randomToken(32);
   const data: FlowData = { verifier, nonce, redirectTo, browserHash: await sha256Hex(browserBinding) };
   await createTicket(db, 'flow', provider.name, FLOW_TTL_MS, data as unknown as Record<string, unknown>, null, state);
@@ -75,7 +77,7 @@ export async function startAuthorization(db: Databases, provider: ProviderConfig
     response_type: 'code',
     scope: provider.scope,
     state,
-    nonce,
+    ...(oidc ? { nonce } : {}),
     code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
   }).toString();
@@ -104,6 +106,10 @@ export async function finishAuthorization(db: Databases, provider: ProviderConfi
     const params = oauth.validateAuthResponse(as, c, currentUrl, state);
     const http = httpOptions(provider.issuer);
     const response = await oauth.authorizationCodeGrantRequest(as, c, clientAuth(provider), params, callbackUrl, data.verifier, { ...http, signal: AbortSignal.timeout(10_000) });
+    if (provider.kind === 'oauth2-github') {
+      const result = await oauth.processAuthorizationCodeResponse(as, c, response);
+      return { redirectTo, ok: true, resolution: await resolveIdentity(db, identityFromClaims(provider, await githubClaims(provider, result.access_token))) };
+    }
     const result = await oauth.processAuthorizationCodeResponse(as, c, response, { expectedNonce: data.nonce, requireIdToken: true });
     // oauth4webapi checks iss, aud, exp, iat, nonce and the alg; the JWKS signature is checked
     // here too, though the token came over TLS from the token endpoint (defence in depth).
@@ -132,6 +138,7 @@ const remoteJwks = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
  * app sent (raw or SHA-256 hex), which can be used once.
  */
 export async function nativeSignIn(db: Databases, provider: ProviderConfig, idToken: string, nonce: string): Promise<Resolution> {
+  if (provider.kind !== 'oidc') throw unknownProvider();
   const as = await discover(provider).catch((err: unknown) => {
     throw providerError(`discovery failed: ${String(err)}`);
   });
