@@ -1,6 +1,7 @@
 import { inArray, lt } from 'drizzle-orm';
 import { smsConsentProofs } from '../db/schema/app';
 import { deleteExpiredOneTimeTokens } from '../features/auth/one-time-tokens.repository';
+import { deleteExpiredOAuthTickets } from '../features/oauth-login/tickets.repository';
 import { changes, inChunks, merge, type Job } from './job';
 
 const CHUNK = 1000;
@@ -9,6 +10,7 @@ const budget = { chunkSize: CHUNK, maxChunks: 10 };
 /**
  * Expired single-use codes: verification and reset tokens in AUTH_DB (1 h lifetime; used ones
  * expire just the same) and SMS consent codes in APP_DB (10 min; they hold a phone number).
+ * Social sign-in tickets (AUTH_DB, 2 to 10 min) go with them.
  */
 export const cleanupOneTimeTokens: Job = async ({ db, now }) => {
   const at = new Date(now);
@@ -17,5 +19,6 @@ export const cleanupOneTimeTokens: Job = async ({ db, now }) => {
   // stays here until it moves there, in a change to that feature.
   const codes = db.app.select({ id: smsConsentProofs.id }).from(smsConsentProofs).where(lt(smsConsentProofs.expiresAt, at)).limit(CHUNK);
   const smsCodes = await inChunks(async () => changes(await db.app.delete(smsConsentProofs).where(inArray(smsConsentProofs.id, codes))), budget);
-  return merge([tokens, smsCodes], { tokens: tokens.affected, smsCodes: smsCodes.affected });
+  const oauth = await inChunks(async () => changes(await deleteExpiredOAuthTickets(db.auth, at, CHUNK)), budget);
+  return merge([tokens, smsCodes, oauth], { tokens: tokens.affected, smsCodes: smsCodes.affected, oauthTickets: oauth.affected });
 };
