@@ -21,7 +21,7 @@ export type Access =
  * - registration: auth, but the IP dimension has its own rule and counts successes too.
  * - resend: auth per IP, plus a per-account rule for messages sent to the caller.
  */
-export type RateTier = 'auth' | 'registration' | 'resend' | 'anonymous' | 'standard' | 'expensive' | 'none';
+export type RateTier = 'auth' | 'registration' | 'resend' | 'anonymous' | 'standard' | 'expensive' | 'search' | 'none';
 
 export interface ResponseSpec {
   description: string;
