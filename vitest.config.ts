@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig(async () => {
   const root = import.meta.dirname;
-  const [auth, app, logs] = await Promise.all(['auth', 'app', 'logs'].map((db) => readD1Migrations(path.join(root, 'migrations', db))));
+  const [auth, app, logs, search] = await Promise.all(['auth', 'app', 'logs', 'search'].map((db) => readD1Migrations(path.join(root, 'migrations', db))));
   return {
     // Tests cover the optional Upstash backend, so their build includes it (see backend.ts).
     define: { __UPSTASH_BUILD__: 'true' },
@@ -12,7 +12,7 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
-          bindings: { TEST_MIGRATIONS: { auth, app, logs } },
+          bindings: { TEST_MIGRATIONS: { auth, app, logs, search } },
           // Lets tests call exports.default.queue() / .scheduled() directly.
           compatibilityFlags: ['service_binding_extra_handlers'],
           queueConsumers: {

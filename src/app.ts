@@ -16,6 +16,7 @@ import { notificationsRoutes } from './features/notifications/notifications.rout
 import { preferencesRoutes } from './features/notifications/preferences.routes';
 import { streamRoutes } from './features/notifications/stream.routes';
 import { rolesRoutes } from './features/roles/roles.routes';
+import { searchRoutes } from './features/search/search.routes';
 import { usersRoutes } from './features/users/users.routes';
 import { twilioRoutes } from './features/webhooks/twilio.routes';
 import { allowedMethods } from './lib/allowed-methods';
@@ -74,6 +75,7 @@ const api = factory
   .route('/notifications', streamRoutes)
   .route('/notifications', notificationsRoutes)
   .route('/devices', devicesRoutes)
+  .route('/search', searchRoutes)
   .route('/health', healthRoutes)
   .route('/openapi.json', docsRoutes);
 

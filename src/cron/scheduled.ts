@@ -4,6 +4,7 @@ import { log } from '../lib/log';
 import { cleanupAuditLogs } from './audit-logs.job';
 import { purgeDeletedUsers } from './deleted-users.job';
 import { cleanupStaleDevices } from './devices.job';
+import { cleanupIdempotencyKeys } from './idempotency-keys.job';
 import type { Job, JobResult } from './job';
 import { cleanupNotifications, failStaleNotifications } from './notifications.job';
 import { cleanupOneTimeTokens } from './one-time-tokens.job';
@@ -22,10 +23,11 @@ export const JOBS = {
   notifications: cleanupNotifications,
   staleDevices: cleanupStaleDevices,
   twilioInbound: cleanupTwilioInbound,
+  idempotencyKeys: cleanupIdempotencyKeys,
 } satisfies Record<string, Job>;
 export type JobName = keyof typeof JOBS;
 
-const FREQUENT: JobName[] = ['sessions', 'oneTimeTokens', 'staleNotifications'];
+const FREQUENT: JobName[] = ['sessions', 'oneTimeTokens', 'staleNotifications', 'idempotencyKeys'];
 const DAILY: JobName[] = ['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices', 'twilioInbound'];
 
 /**

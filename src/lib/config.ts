@@ -18,6 +18,8 @@ export interface AppConfig {
     anonymous: RateLimitRule;
     standard: RateLimitRule;
     expensive: RateLimitRule;
+    /** GET /search, per user. */
+    search: RateLimitRule;
     /** Registrations per IP, successes included. */
     registration: RateLimitRule;
     /** Verification-mail resends per account. */
@@ -93,6 +95,7 @@ export function getConfig(env: Partial<CloudflareBindings>): AppConfig {
       anonymous: parseRule(env.RATE_LIMIT_ANONYMOUS, { limit: 100, windowSeconds: 3600 }),
       standard: parseRule(env.RATE_LIMIT_STANDARD, { limit: 1000, windowSeconds: 3600 }),
       expensive: parseRule(env.RATE_LIMIT_EXPENSIVE, { limit: 10, windowSeconds: 3600 }),
+      search: parseRule(env.RATE_LIMIT_SEARCH, { limit: 100, windowSeconds: 60 }),
       registration: parseRule(env.RATE_LIMIT_REGISTRATION, { limit: 10, windowSeconds: 3600 }),
       verifyResend: parseRule(env.RATE_LIMIT_VERIFY_RESEND, { limit: 3, windowSeconds: 3600 }),
       authFailures: parseRule(env.RATE_LIMIT_AUTH_FAILURES, { limit: 20, windowSeconds: 60 }),

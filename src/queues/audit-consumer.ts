@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { createDatabases } from '../db/client';
 import { auditLogs } from '../db/schema/logs';
+import { reindexAfter } from '../features/search/search.service';
 import { log } from '../lib/log';
 import { AuditEvent } from './audit-message';
 
@@ -52,6 +53,14 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Cloud
   } catch (err) {
     log('error', 'audit batch insert failed; retrying', { count: valid.length, error: String(err) });
     for (const { msg } of valid) msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+    return;
+  }
+  // Projections of the stored events. The search index is rebuilt from the system of record,
+  // so it is idempotent and order-free; a failure is logged and repaired by the next change.
+  try {
+    await reindexAfter(env, valid.map((v) => v.event));
+  } catch (err) {
+    log('error', 'search reindex failed', { count: valid.length, error: String(err) });
   }
 }
 

@@ -139,8 +139,8 @@ describe('cron: retention and repair jobs', () => {
   });
 
   it('maps each trigger to its jobs', () => {
-    expect(jobsFor('*/5 * * * *')).toEqual(['sessions', 'oneTimeTokens', 'staleNotifications']);
+    expect(jobsFor('*/5 * * * *')).toEqual(['sessions', 'oneTimeTokens', 'staleNotifications', 'idempotencyKeys']);
     expect(jobsFor(DAILY)).toEqual(['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices', 'twilioInbound']);
-    expect(jobsFor('*/15 * * * *')).toHaveLength(9);
+    expect(jobsFor('*/15 * * * *')).toHaveLength(10);
   });
 });

@@ -182,3 +182,30 @@ export const clientVersions = sqliteTable(
   },
   (t) => [uniqueIndex('client_versions_platform_uq').on(t.platform)],
 );
+
+/**
+ * Idempotency-Key records (SPEC "Edge API semantics"), one per caller and key: the unique
+ * `key_hash` (SHA-256 of the caller's scope and the key; the key itself is never stored) is the
+ * lock, claimed by one INSERT before the handler runs. `pending` rows expire after a minute (a
+ * crashed request frees its key), finished ones 24 h after the first request; the response body
+ * is AES-GCM encrypted under a key derived from the idempotency key (see
+ * src/middleware/idempotency.ts). Purged by the 5-minute cron.
+ */
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    ...baseColumns(),
+    keyHash: text().notNull(),
+    /** SHA-256 of method, path and body: the same key with another request is a 422. */
+    requestHash: text().notNull(),
+    state: text({ enum: ['pending', 'done'] }).notNull(),
+    /** The request holding the lock: only it may finish or release the row. */
+    lockId: text().notNull(),
+    status: integer(),
+    contentType: text(),
+    /** base64url(iv).base64url(ciphertext) of the response body. */
+    body: text(),
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [uniqueIndex('idempotency_keys_key_hash_uq').on(t.keyHash), index('idempotency_keys_expires_idx').on(t.expiresAt)],
+);
