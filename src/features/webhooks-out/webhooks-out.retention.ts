@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { and, inArray, lt, ne } from 'drizzle-orm';
 import type { Databases } from '../../db/client';
 import { webhookAttempts, webhookDeliveries } from '../../db/schema/app';
 
@@ -8,10 +8,16 @@ import { webhookAttempts, webhookDeliveries } from '../../db/schema/app';
  * larger count, so the job keeps stepping while either table has work.
  */
 export async function deleteWebhookLogBefore(db: Databases, before: Date, limit: number): Promise<number> {
-  const cutoff = before.getTime();
+  const oldAttempts = db.app.select({ id: webhookAttempts.id }).from(webhookAttempts).where(lt(webhookAttempts.createdAt, before)).orderBy(webhookAttempts.id).limit(limit);
+  const oldDeliveries = db.app
+    .select({ id: webhookDeliveries.id })
+    .from(webhookDeliveries)
+    .where(and(lt(webhookDeliveries.createdAt, before), ne(webhookDeliveries.status, 'pending')))
+    .orderBy(webhookDeliveries.id)
+    .limit(limit);
   const [attempts, deliveries] = await db.app.batch([
-    db.app.run(sql`DELETE FROM ${webhookAttempts} WHERE id IN (SELECT id FROM ${webhookAttempts} WHERE created_at < ${cutoff} ORDER BY id LIMIT ${limit})`),
-    db.app.run(sql`DELETE FROM ${webhookDeliveries} WHERE id IN (SELECT id FROM ${webhookDeliveries} WHERE created_at < ${cutoff} AND status != 'pending' ORDER BY id LIMIT ${limit})`),
+    db.app.delete(webhookAttempts).where(inArray(webhookAttempts.id, oldAttempts)),
+    db.app.delete(webhookDeliveries).where(inArray(webhookDeliveries.id, oldDeliveries)),
   ]);
   return Math.max(attempts.meta.changes ?? 0, deliveries.meta.changes ?? 0);
 }
