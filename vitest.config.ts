@@ -19,13 +19,14 @@ export default defineConfig(async () => {
             'app-ubr-audit': { maxBatchTimeout: 0.05 },
             'app-ubr-notifications': { maxBatchTimeout: 0.05, maxRetries: 8, deadLetterQueue: 'app-ubr-notifications-dlq' },
             'app-ubr-notifications-dlq': { maxBatchTimeout: 0.05 },
+            'app-ubr-webhooks': { maxBatchTimeout: 0.05 },
           },
         },
       }),
     ],
     test: {
       setupFiles: ['./test/setup/apply-migrations.ts', './test/setup/drain-background.ts'],
-      globalSetup: ['./test/setup/global-smtp.ts', './test/setup/global-redis.ts', './test/setup/global-pwned.ts'],
+      globalSetup: ['./test/setup/global-smtp.ts', './test/setup/global-redis.ts', './test/setup/global-pwned.ts', './test/setup/global-webhooks.ts'],
       include: ['test/**/*.test.ts'],
       // Request log lines only for failing tests: CI output stays readable.
       silent: 'passed-only',

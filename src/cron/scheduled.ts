@@ -11,6 +11,7 @@ import { cleanupOneTimeTokens } from './one-time-tokens.job';
 import { cleanupOrphanProfiles } from './orphan-profiles.job';
 import { cleanupSessions } from './sessions.job';
 import { cleanupTwilioInbound } from './twilio-inbound.job';
+import { cleanupWebhookDeliveries } from './webhooks.job';
 
 /** Every job, by the name it logs under. Each is bounded per run, idempotent and safe with traffic. */
 export const JOBS = {
@@ -24,11 +25,12 @@ export const JOBS = {
   staleDevices: cleanupStaleDevices,
   twilioInbound: cleanupTwilioInbound,
   idempotencyKeys: cleanupIdempotencyKeys,
+  webhookDeliveries: cleanupWebhookDeliveries,
 } satisfies Record<string, Job>;
 export type JobName = keyof typeof JOBS;
 
 const FREQUENT: JobName[] = ['sessions', 'oneTimeTokens', 'staleNotifications', 'idempotencyKeys'];
-const DAILY: JobName[] = ['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices', 'twilioInbound'];
+const DAILY: JobName[] = ['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices', 'twilioInbound', 'webhookDeliveries'];
 
 /**
  * Which jobs a trigger runs (crons in wrangler.toml): the 5-minute trigger keeps short-lived

@@ -36,6 +36,8 @@ export interface AppConfig {
   retention: { deletedUsersDays: number; logsDays: number; notificationsDays: number };
   /** API_DOCS: who gets /docs and /api/v1/openapi.json (see src/features/docs/docs.routes.ts). */
   apiDocs: ApiDocsMode;
+  /** Outbound webhooks: an endpoint failing continuously this long is paused; attempt logs kept this many days. */
+  webhooks: { breakerMs: number; retentionDays: number };
 }
 
 export type ApiDocsMode = 'public' | 'admin' | 'off';
@@ -111,6 +113,11 @@ export function getConfig(env: Partial<CloudflareBindings>): AppConfig {
       notificationsDays: int(env.RETENTION_NOTIFICATIONS_DAYS, 30),
     },
     apiDocs: apiDocsMode(env.API_DOCS, env.APP_ENV),
+    webhooks: {
+      // Hours, fractions allowed (tests use a few seconds); default 6.
+      breakerMs: Math.round((Number.parseFloat(env.WEBHOOK_BREAKER_HOURS ?? '') > 0 ? Number.parseFloat(env.WEBHOOK_BREAKER_HOURS ?? '') : 6) * 3_600_000),
+      retentionDays: int(env.RETENTION_WEBHOOK_DAYS, 30),
+    },
   };
   cache.set(env, config);
   return config;

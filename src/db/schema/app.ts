@@ -209,3 +209,71 @@ export const idempotencyKeys = sqliteTable(
   },
   (t) => [uniqueIndex('idempotency_keys_key_hash_uq').on(t.keyHash), index('idempotency_keys_expires_idx').on(t.expiresAt)],
 );
+
+// ---------------------------------------------------------------- outbound webhooks (issue 18)
+
+export const WEBHOOK_ENDPOINT_STATUSES = ['active', 'paused'] as const;
+export type WebhookEndpointStatus = (typeof WEBHOOK_ENDPOINT_STATUSES)[number];
+
+/**
+ * An operator's subscription. The signing secret must be usable (HMAC), so it cannot be hashed:
+ * it is AES-GCM encrypted (key HKDF-derived from MFA_ENCRYPTION_KEY). After a rotation the
+ * previous secret keeps signing beside the new one until `previousSecretExpiresAt` (24 h).
+ * `failingSince`: start of the current run of failed attempts (null once one succeeds); the
+ * circuit breaker pauses the endpoint when it reaches WEBHOOK_BREAKER_HOURS.
+ */
+export const webhookEndpoints = sqliteTable(
+  'webhook_endpoints',
+  {
+    ...baseColumns(),
+    url: text().notNull(),
+    description: text().notNull().default(''),
+    eventTypes: text({ mode: 'json' }).notNull().$type<string[]>(),
+    status: text({ enum: WEBHOOK_ENDPOINT_STATUSES }).notNull().default('active'),
+    secretCiphertext: text().notNull(),
+    previousSecretCiphertext: text(),
+    previousSecretExpiresAt: integer({ mode: 'timestamp_ms' }),
+    failingSince: integer({ mode: 'timestamp_ms' }),
+    pausedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [index('webhook_endpoints_status_idx').on(t.status)],
+);
+
+export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
+
+/**
+ * One event for one endpoint; its public id is the `webhook-id` header, the same on every
+ * attempt and replay, so receivers deduplicate on it. Unique per (endpoint, event): a fan-out
+ * run twice (audit batch retried) creates nothing new.
+ */
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    ...baseColumns(),
+    endpointPublicId: text().notNull(),
+    eventId: text().notNull(),
+    eventType: text().notNull(),
+    payload: text().notNull(),
+    status: text({ enum: WEBHOOK_DELIVERY_STATUSES }).notNull().default('pending'),
+    attempts: integer().notNull().default(0),
+    reason: text(),
+    deliveredAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('webhook_deliveries_endpoint_event_uq').on(t.endpointPublicId, t.eventId), index('webhook_deliveries_endpoint_idx').on(t.endpointPublicId, t.id), index('webhook_deliveries_created_at_idx').on(t.createdAt)],
+);
+
+/** One HTTP attempt: status (null when no answer), duration, the first 1 KiB of the answer. */
+export const webhookAttempts = sqliteTable(
+  'webhook_attempts',
+  {
+    ...baseColumns(),
+    deliveryPublicId: text().notNull(),
+    responseStatus: integer(),
+    ok: integer({ mode: 'boolean' }).notNull(),
+    durationMs: integer().notNull(),
+    responseBody: text(),
+    error: text(),
+  },
+  (t) => [index('webhook_attempts_delivery_idx').on(t.deliveryPublicId, t.id), index('webhook_attempts_created_at_idx').on(t.createdAt)],
+);
