@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.wrangler/', 'worker-configuration.d.ts', 'migrations/', 'bench/.tmp/', 'dist/', 'public/docs/scalar.standalone.js'] },
+  { ignores: ['node_modules/', '.wrangler/', 'worker-configuration.d.ts', 'migrations/', 'bench/.tmp/', 'dist/', 'public/docs/scalar.standalone.js', 'clients/typescript/src/schema.d.ts', 'clients/typescript/openapi.json'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
