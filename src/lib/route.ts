@@ -144,3 +144,11 @@ export function apiPath(spec: RouteSpec): string {
 export function isApiRoute(spec: RouteSpec): boolean {
   return fullPath(spec).startsWith(`${API_PREFIX}/`);
 }
+
+/**
+ * A GET with a JSON 200 answers 304 to a matching `If-None-Match` (src/middleware/conditional.ts):
+ * derived here, once, for OpenAPI and the response-contract check, instead of in every spec.
+ */
+export function answersNotModified(spec: RouteSpec): boolean {
+  return spec.method === 'get' && spec.responses[200]?.schema !== undefined;
+}
