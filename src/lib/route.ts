@@ -60,6 +60,12 @@ export interface RouteSpec {
    * src/middleware/idempotency.ts; OpenAPI documents the header and the codes.
    */
   idempotent?: boolean;
+  /**
+   * Honours `If-Match` (PUT/PATCH/DELETE of a resource that has a conditional GET): the handler
+   * calls `assertIfMatch` (src/lib/etag.ts) with the current representation; a stale tag → 412.
+   * OpenAPI documents the header and the code.
+   */
+  ifMatch?: boolean;
   request?: {
     body?: z.ZodMiniType;
     /** A narrower body for callers who pass as the owner (`ownerParam`) without the permission. */

@@ -70,6 +70,7 @@ function parameters(spec: RouteSpec): Json[] {
     }
   }
   if (answersNotModified(spec)) out.push({ $ref: '#/components/parameters/IfNoneMatch' });
+  if (spec.ifMatch) out.push({ $ref: '#/components/parameters/IfMatch' });
   if (isApiRoute(spec)) out.push({ $ref: '#/components/parameters/D1Bookmark' });
   if (spec.idempotent) {
     out.push({
@@ -110,6 +111,7 @@ function derivedErrorCodes(spec: RouteSpec): Map<number, ErrorCode[]> {
     add(409, 'IDEMPOTENCY_IN_FLIGHT');
     add(422, 'IDEMPOTENCY_KEY_REUSED');
   }
+  if (spec.ifMatch) add(412, 'PRECONDITION_FAILED');
   if (api && !CLIENT_VERSION_EXEMPT.has(fullPath(spec))) add(426, 'UPGRADE_REQUIRED');
   if (tier !== 'none') add(429, 'RATE_LIMITED');
   // /api routes read storage before the handler (client-version policy); limited routes call the limiter.
@@ -214,6 +216,13 @@ const EDGE_PARAMETERS: Json = {
     in: 'header',
     required: false,
     description: 'ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body.',
+    schema: { type: 'string' },
+  },
+  IfMatch: {
+    name: 'If-Match',
+    in: 'header',
+    required: false,
+    description: 'Lost-update protection: the ETag of the representation you read (GET of this resource), or `*`. If it changed since, 412 PRECONDITION_FAILED and nothing is written.',
     schema: { type: 'string' },
   },
   D1Bookmark: { name: 'X-D1-Bookmark', in: 'header', required: false, description: BOOKMARK_DESCRIPTION, schema: { type: 'string', maxLength: 200 } },
