@@ -51,5 +51,6 @@ export const d1Sessions = () =>
     const auth = seen.auth ?? sent.auth;
     const app = seen.app ?? sent.app;
     const value = [auth && `auth:${auth}`, app && `app:${app}`].filter(Boolean).join(',');
-    if (value) c.res.headers.set(BOOKMARK_HEADER, value);
+    // A WebSocket upgrade (101) is passed through untouched.
+    if (value && c.res.status !== 101) c.res.headers.set(BOOKMARK_HEADER, value);
   });
