@@ -94,7 +94,7 @@ export const app = factory
     cors({
       origin: (origin, c) => (getConfig(c.env).corsOrigins.includes(origin) ? origin : null),
       allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      allowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Client-Platform', 'X-Client-Version', 'Idempotency-Key', 'If-None-Match', 'X-D1-Bookmark'],
+      allowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Client-Platform', 'X-Client-Version', 'Idempotency-Key', 'If-None-Match', 'If-Match', 'X-D1-Bookmark'],
       exposeHeaders: ['X-Request-Id', 'X-Client-Update', 'X-Client-Update-Url', ...RATE_LIMIT_HEADERS, 'ETag', 'Idempotent-Replayed', 'X-D1-Bookmark'],
       maxAge: 600,
     }),

@@ -95,9 +95,10 @@ describe('D1 read replication (Sessions API, X-D1-Bookmark)', () => {
   );
 
   it('lets browsers send and read the header (CORS)', async () => {
-    const pre = await call('/api/v1/users/me', { method: 'OPTIONS', headers: { Origin: 'http://localhost:3000', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'x-d1-bookmark, if-none-match' } });
+    const pre = await call('/api/v1/users/me', { method: 'OPTIONS', headers: { Origin: 'http://localhost:3000', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'x-d1-bookmark, if-none-match, if-match' } });
     expect(pre.headers.get('Access-Control-Allow-Headers')).toMatch(/X-D1-Bookmark/);
     expect(pre.headers.get('Access-Control-Allow-Headers')).toMatch(/If-None-Match/);
+    expect(pre.headers.get('Access-Control-Allow-Headers')).toMatch(/If-Match/);
     const u = await registerUser();
     const res = await call('/api/v1/users/me', { token: u.accessToken, headers: { Origin: 'http://localhost:3000' } });
     expect(res.headers.get('Access-Control-Expose-Headers')).toMatch(/X-D1-Bookmark/);
