@@ -32,6 +32,8 @@ import { API_PREFIX, mountRoutes } from './lib/route';
 import { jsonBody } from './middleware/body';
 import { databases } from './middleware/databases';
 import { clientVersion } from './middleware/client-version';
+import { conditionalGet } from './middleware/conditional';
+import { d1Sessions } from './middleware/d1-sessions';
 import { requestLogger } from './middleware/logger';
 import { requestId } from './middleware/request-id';
 import { noStore, securityHeaders } from './middleware/security-headers';
@@ -92,14 +94,16 @@ export const app = factory
     cors({
       origin: (origin, c) => (getConfig(c.env).corsOrigins.includes(origin) ? origin : null),
       allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      allowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Client-Platform', 'X-Client-Version'],
-      exposeHeaders: ['X-Request-Id', 'X-Client-Update', 'X-Client-Update-Url', ...RATE_LIMIT_HEADERS],
+      allowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Client-Platform', 'X-Client-Version', 'Idempotency-Key', 'If-None-Match', 'If-Match', 'X-D1-Bookmark'],
+      exposeHeaders: ['X-Request-Id', 'X-Client-Update', 'X-Client-Update-Url', ...RATE_LIMIT_HEADERS, 'ETag', 'Idempotent-Replayed', 'X-D1-Bookmark'],
       maxAge: 600,
     }),
   )
+  .use('/api/*', d1Sessions())
   .use('/api/*', noStore())
   .use('/api/*', jsonBody({ maxBytes: (c) => getConfig(c.env as CloudflareBindings).bodyLimitBytes, formPathPrefix: `${API_PREFIX}/webhooks/` }))
   .use('/api/*', clientVersion())
+  .use(conditionalGet())
   .route(API_PREFIX, api)
   .route('/.well-known', jwksRoutes)
   .route('/docs', docsPage);

@@ -132,6 +132,9 @@ export function defineRows({ fixture, pool, conns }) {
     { id: 'health', label: 'GET /api/v1/health', worker: 'app', path: `${API}/health`, expectStatus: 200, conns },
     { id: 'me', label: 'GET /api/v1/users/me (hot path, limiter on)', worker: 'app', path: `${API}/users/me`, headers: bearer, expectStatus: 200, conns },
     { id: 'me-nolimit', label: 'GET /api/v1/users/me, limiter off', worker: 'app-nolimit', path: `${API}/users/me`, headers: bearer, expectStatus: 200, conns },
+    // `*` matches any current representation: the handler runs, the body is hashed, nothing is sent.
+    { id: 'me-304', label: 'GET /api/v1/users/me → 304 (If-None-Match)', worker: 'app', path: `${API}/users/me`, headers: { ...bearer, 'If-None-Match': '*' }, expectStatus: 304, conns },
+    { id: 'client-versions', label: 'GET /api/v1/client-versions (public, edge cache)', worker: 'app', path: `${API}/client-versions`, expectStatus: 200, conns },
     { id: 'auth-tier', label: 'POST /auth/register → 400 (auth-tier limiter on)', worker: 'app', ...cheapAuth },
     { id: 'auth-tier-nolimit', label: 'POST /auth/register → 400, limiter off', worker: 'app-nolimit', ...cheapAuth },
     {

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import * as z from 'zod/mini';
 import { getConfig } from '../../lib/config';
+import { EDGE_CACHE_CONTROL, edgeCachedJson } from '../../lib/edge-cache';
 import { notFound } from '../../lib/errors';
 import { factory, type AppEnv } from '../../lib/factory';
 import { bindEndpoint, defineRoute, permission, PUBLIC, type RouteSpec } from '../../lib/route';
@@ -45,8 +46,10 @@ function docsGate(publicSpec: RouteSpec, adminSpec?: RouteSpec): MiddlewareHandl
 
 export const docsRoutes = factory.createApp().get(openApiRoute.path, docsGate(openApiRoute, openApiAdminRoute), (c) => {
   // Cacheable by anyone only when it is public; otherwise the /api default (no-store) applies.
-  if (getConfig(c.env).apiDocs === 'public') c.header('Cache-Control', 'public, max-age=300');
-  return c.json(openApiDocument(getConfig(c.env).version));
+  // The document changes only with a deploy: its version is in the cache key.
+  const { apiDocs, version } = getConfig(c.env);
+  if (apiDocs === 'public') return edgeCachedJson(c, { route: openApiRoute, version, cacheControl: EDGE_CACHE_CONTROL.versioned }, () => openApiDocument(version));
+  return c.json(openApiDocument(version));
 });
 
 const docsPageRoute = defineRoute({
