@@ -26,7 +26,8 @@ describe('OAuth provider: attacks', () => {
     const user = await registerUser();
     const { challenge } = await pkce();
     const base = { response_type: 'code', client_id: client.id, redirect_uri: REDIRECT, scope: 'openid', state: 'xyz' };
-    for (const extra of [{ code_challenge: challenge, code_challenge_method: 'plain' }, { code_challenge: challenge }, {}]) {
+    const downgrades: Record<string, string>[] = [{ code_challenge: challenge, code_challenge_method: 'plain' }, { code_challenge: challenge }, {}];
+    for (const extra of downgrades) {
       const res = await raw(authorizeUrl({ ...base, ...extra }));
       expect(res.status).toBe(302);
       const loc = new URL(res.headers.get('Location')!);
