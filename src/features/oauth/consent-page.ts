@@ -19,7 +19,9 @@ const STYLE = 'body{font:16px system-ui,sans-serif;max-width:28rem;margin:3rem a
 
 /** Only the page's own inline style; forms post to us and, after the redirect, to the client. */
 export function consentCsp(redirectUri?: string): string {
-  const target = redirectUri ? ` ${new URL(redirectUri).origin === 'null' ? new URL(redirectUri).protocol : new URL(redirectUri).origin}` : '';
+  // form-action also governs the redirect after the post: allow the client's origin (or its private-use scheme).
+  const url = redirectUri ? new URL(redirectUri) : null;
+  const target = url ? ` ${url.origin === 'null' ? url.protocol : url.origin}` : '';
   return `default-src 'none'; style-src 'unsafe-inline'; form-action 'self'${target}; frame-ancestors 'none'; base-uri 'none'`;
 }
 
