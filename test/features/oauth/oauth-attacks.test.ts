@@ -77,6 +77,34 @@ describe('OAuth provider: attacks', () => {
     expect((await token(owner, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier })).status).toBe(200);
   });
 
+  it('lets exactly one of parallel exchanges of a code win, and the losers revoke what it issued', async () => {
+    const admin = await registerAdmin();
+    const client = await createClient(admin.accessToken);
+    const user = await registerUser();
+    const { challenge, verifier } = await pkce();
+    const redirect = await consent(authorizeUrl({ response_type: 'code', client_id: client.id, redirect_uri: REDIRECT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' }), user);
+    const fields = { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, redirect_uri: REDIRECT, code_verifier: verifier };
+    const results = await Promise.all([1, 2, 3].map(() => token(client, fields)));
+    const won = results.filter((r) => r.status === 200);
+    expect(won).toHaveLength(1);
+    expect(results.filter((r) => r.status === 400)).toHaveLength(2);
+    const issued = await json<Tokens>(won[0]!);
+    expect(await json(await introspect(client, issued.access_token))).toEqual({ active: false });
+  });
+
+  it('refuses a code past its 60 seconds', async () => {
+    const admin = await registerAdmin();
+    const client = await createClient(admin.accessToken);
+    const { challenge, verifier } = await pkce();
+    const redirect = await consent(authorizeUrl({ response_type: 'code', client_id: client.id, redirect_uri: REDIRECT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' }), await registerUser());
+    const row = await env.AUTH_DB.prepare('SELECT expires_at - created_at AS ttl FROM oauth_codes ORDER BY id DESC LIMIT 1').first<{ ttl: number }>();
+    expect(row!.ttl).toBeGreaterThan(59_000);
+    expect(row!.ttl).toBeLessThanOrEqual(60_000);
+    await env.AUTH_DB.prepare('UPDATE oauth_codes SET expires_at = ?1 WHERE id = (SELECT max(id) FROM oauth_codes)').bind(Date.now() - 1).run();
+    const res = await token(client, { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, redirect_uri: REDIRECT, code_verifier: verifier });
+    expect(await json(res)).toMatchObject({ error: 'invalid_grant' });
+  });
+
   it('grants only the permission scopes the user holds, and narrows them again when a role is lost', async () => {
     const admin = await registerAdmin();
     const client = await createClient(admin.accessToken);
