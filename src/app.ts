@@ -20,6 +20,9 @@ import { searchRoutes } from './features/search/search.routes';
 import { usersRoutes } from './features/users/users.routes';
 import { twilioRoutes } from './features/webhooks/twilio.routes';
 import { webhooksOutRoutes } from './features/webhooks-out/webhooks-out.routes';
+import { oauthApiRoutes } from './features/oauth/clients.routes';
+import { oauthDiscoveryRoutes } from './features/oauth/discovery.routes';
+import { oauthProtocolRoutes } from './features/oauth/oauth.routes';
 import { allowedMethods } from './lib/allowed-methods';
 import { buildAuditEvent } from './lib/audit';
 import { getConfig } from './lib/config';
@@ -81,7 +84,8 @@ const api = factory
   .route('/devices', devicesRoutes)
   .route('/search', searchRoutes)
   .route('/health', healthRoutes)
-  .route('/openapi.json', docsRoutes);
+  .route('/openapi.json', docsRoutes)
+  .route('/oauth', oauthApiRoutes);
 
 export const app = factory
   .createApp()
@@ -106,7 +110,9 @@ export const app = factory
   .use(conditionalGet())
   .route(API_PREFIX, api)
   .route('/.well-known', jwksRoutes)
-  .route('/docs', docsPage);
+  .route('/docs', docsPage)
+  .route('/.well-known', oauthDiscoveryRoutes)
+  .route('/oauth', oauthProtocolRoutes);
 
 // Every endpoint's full path comes from here (OpenAPI, 405 Allow lists, rate-limit keys).
 mountRoutes(app.routes);

@@ -12,6 +12,7 @@ import { cleanupOrphanProfiles } from './orphan-profiles.job';
 import { cleanupSessions } from './sessions.job';
 import { cleanupTwilioInbound } from './twilio-inbound.job';
 import { cleanupWebhookDeliveries } from './webhooks.job';
+import { cleanupOAuth } from './oauth.job';
 
 /** Every job, by the name it logs under. Each is bounded per run, idempotent and safe with traffic. */
 export const JOBS = {
@@ -26,11 +27,12 @@ export const JOBS = {
   twilioInbound: cleanupTwilioInbound,
   idempotencyKeys: cleanupIdempotencyKeys,
   webhookDeliveries: cleanupWebhookDeliveries,
+  oauth: cleanupOAuth,
 } satisfies Record<string, Job>;
 export type JobName = keyof typeof JOBS;
 
 const FREQUENT: JobName[] = ['sessions', 'oneTimeTokens', 'staleNotifications', 'idempotencyKeys'];
-const DAILY: JobName[] = ['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices', 'twilioInbound', 'webhookDeliveries'];
+const DAILY: JobName[] = ['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices', 'twilioInbound', 'webhookDeliveries', 'oauth'];
 
 /**
  * Which jobs a trigger runs (crons in wrangler.toml): the 5-minute trigger keeps short-lived

@@ -162,7 +162,7 @@ describe('cron: retention and repair jobs', () => {
 
   it('maps each trigger to its jobs', () => {
     expect(jobsFor('*/5 * * * *')).toEqual(['sessions', 'oneTimeTokens', 'staleNotifications', 'idempotencyKeys']);
-    expect(jobsFor(DAILY)).toEqual(['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices', 'twilioInbound', 'webhookDeliveries']);
-    expect(jobsFor('*/15 * * * *')).toHaveLength(11);
+    expect(jobsFor(DAILY)).toEqual(['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices', 'twilioInbound', 'webhookDeliveries', 'oauth']);
+    expect(jobsFor('*/15 * * * *')).toHaveLength(12);
   });
 });

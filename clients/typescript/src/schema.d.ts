@@ -884,6 +884,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/oauth/clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Registered OAuth clients */
+        get: operations["getOauthClients"];
+        put?: never;
+        /** Register an OAuth client (confidential: the secret is shown once; public: PKCE only, no secret) */
+        post: operations["postOauthClients"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oauth/clients/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One OAuth client */
+        get: operations["getOauthClientsId"];
+        put?: never;
+        post?: never;
+        /** Delete an OAuth client: every token it holds stops at once */
+        delete: operations["deleteOauthClientsId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oauth/clients/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rotate a confidential client secret (the old one stops at once) */
+        post: operations["postOauthClientsIdRotateSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oauth/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The apps the caller authorized, with the scopes granted */
+        get: operations["getOauthGrants"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oauth/grants/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an app's access: its tokens stop at once */
+        delete: operations["deleteOauthGrantsId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -918,12 +1005,132 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/openid-configuration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OpenID Connect discovery document */
+        get: operations["getWellKnownOpenidConfiguration"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/oauth-authorization-server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OAuth 2.0 authorization server metadata (RFC 8414) */
+        get: operations["getWellKnownOauthAuthorizationServer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Authorization endpoint: the consent page (authorization code, PKCE S256 only) */
+        get: operations["getOauthAuthorize"];
+        put?: never;
+        /** Consent form: sign in and allow or deny (form body: request, email, password, mfa_code, decision) */
+        post: operations["postOauthAuthorize"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Token endpoint: authorization_code (PKCE) and refresh_token (rotation, reuse detection) */
+        post: operations["postOauthToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Token revocation (RFC 7009): revokes the token family */
+        post: operations["postOauthRevoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Token introspection (RFC 7662), for confidential clients */
+        post: operations["postOauthIntrospect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/userinfo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OpenID Connect UserInfo (Bearer OAuth access token with the openid scope) */
+        get: operations["getOauthUserinfo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ErrorCode: "VALIDATION_ERROR" | "UNAUTHENTICATED" | "INVALID_TOKEN" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "BUSINESS_RULE" | "UPGRADE_REQUIRED" | "RATE_LIMITED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_FLIGHT" | "INVALID_CREDENTIALS" | "INVALID_REFRESH_TOKEN" | "MFA_REQUIRED" | "INVALID_MFA_CODE" | "EMAIL_TAKEN" | "PERMISSION_CEILING" | "WEBHOOK_URL_REFUSED";
+        ErrorCode: "VALIDATION_ERROR" | "UNAUTHENTICATED" | "INVALID_TOKEN" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "BUSINESS_RULE" | "UPGRADE_REQUIRED" | "RATE_LIMITED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_FLIGHT" | "INVALID_CREDENTIALS" | "INVALID_REFRESH_TOKEN" | "MFA_REQUIRED" | "INVALID_MFA_CODE" | "EMAIL_TAKEN" | "PRECONDITION_FAILED" | "PERMISSION_CEILING" | "WEBHOOK_URL_REFUSED" | "OAUTH_CLIENT_PUBLIC";
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -1095,10 +1302,44 @@ export interface components {
                 };
             };
         };
+        /** @description PRECONDITION_FAILED: The resource changed since you read it (If-Match): read it again, then retry */
+        PreconditionFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"] & {
+                    error?: {
+                        /** @enum {string} */
+                        code?: "PRECONDITION_FAILED";
+                    };
+                };
+            };
+        };
+        /** @description Not Modified: the representation matches If-None-Match; no body, the same ETag */
+        NotModified: {
+            headers: {
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
     };
-    parameters: never;
+    parameters: {
+        /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+        IfNoneMatch: string;
+        /** @description Lost-update protection: the ETag of the representation you read (GET of this resource), or `*`. If it changed since, 412 PRECONDITION_FAILED and nothing is written. */
+        IfMatch: string;
+        /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+        D1Bookmark: string;
+    };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description Strong entity tag of this representation (hash of the body); send it as If-None-Match */
+        ETag: string;
+        /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+        D1Bookmark: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -1107,6 +1348,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Makes a retry safe: the same key and body within 24 h return the first response (status, body) with `Idempotent-Replayed: true`; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED, while the first is still running 409 IDEMPOTENCY_IN_FLIGHT. Scoped to the caller. */
                 "Idempotency-Key"?: string;
             };
@@ -1126,6 +1369,7 @@ export interface operations {
             /** @description Account created; a token pair for its first session */
             201: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1204,7 +1448,10 @@ export interface operations {
     postAuthLogin: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1222,6 +1469,7 @@ export interface operations {
             /** @description A token pair for a new session */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1271,7 +1519,10 @@ export interface operations {
     postAuthRefresh: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1287,6 +1538,7 @@ export interface operations {
             /** @description A new pair; the presented refresh token is spent */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1336,7 +1588,10 @@ export interface operations {
     postAuthLogout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1345,6 +1600,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1373,7 +1629,10 @@ export interface operations {
     postAuthPassword: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1389,6 +1648,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1419,7 +1679,12 @@ export interface operations {
     getAuthSessions: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1428,6 +1693,8 @@ export interface operations {
             /** @description Active sessions */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1443,6 +1710,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             426: components["responses"]["UpgradeRequired"];
@@ -1454,7 +1722,10 @@ export interface operations {
     deleteAuthSessionsId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -1465,6 +1736,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1495,6 +1767,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Makes a retry safe: the same key and body within 24 h return the first response (status, body) with `Idempotent-Replayed: true`; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED, while the first is still running 409 IDEMPOTENCY_IN_FLIGHT. Scoped to the caller. */
                 "Idempotency-Key"?: string;
             };
@@ -1512,6 +1786,7 @@ export interface operations {
             /** @description If the account exists, an email with a single-use, one-hour token is on its way */
             202: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1534,7 +1809,10 @@ export interface operations {
     postAuthPasswordReset: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1550,6 +1828,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1580,6 +1859,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Makes a retry safe: the same key and body within 24 h return the first response (status, body) with `Idempotent-Replayed: true`; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED, while the first is still running 409 IDEMPOTENCY_IN_FLIGHT. Scoped to the caller. */
                 "Idempotency-Key"?: string;
             };
@@ -1591,6 +1872,7 @@ export interface operations {
             /** @description Sent unless already verified */
             202: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1627,7 +1909,10 @@ export interface operations {
     postAuthEmailVerify: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1642,6 +1927,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1672,6 +1958,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Makes a retry safe: the same key and body within 24 h return the first response (status, body) with `Idempotent-Replayed: true`; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED, while the first is still running 409 IDEMPOTENCY_IN_FLIGHT. Scoped to the caller. */
                 "Idempotency-Key"?: string;
             };
@@ -1690,6 +1978,7 @@ export interface operations {
             /** @description Confirmation sent to the new address; the email changes once confirmed */
             202: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1739,7 +2028,10 @@ export interface operations {
     postAuthEmailChangeConfirm: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1754,6 +2046,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1797,7 +2090,12 @@ export interface operations {
     getAuthMfa: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1806,6 +2104,8 @@ export interface operations {
             /** @description Status */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1815,6 +2115,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             426: components["responses"]["UpgradeRequired"];
@@ -1827,6 +2128,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Makes a retry safe: the same key and body within 24 h return the first response (status, body) with `Idempotent-Replayed: true`; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED, while the first is still running 409 IDEMPOTENCY_IN_FLIGHT. Scoped to the caller. */
                 "Idempotency-Key"?: string;
             };
@@ -1844,6 +2147,7 @@ export interface operations {
             /** @description Secret for the authenticator app */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1881,7 +2185,10 @@ export interface operations {
     postAuthMfaTotpEnable: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1896,6 +2203,7 @@ export interface operations {
             /** @description Recovery codes */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1930,7 +2238,10 @@ export interface operations {
     postAuthMfaTotpDisable: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1946,6 +2257,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1977,6 +2289,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Makes a retry safe: the same key and body within 24 h return the first response (status, body) with `Idempotent-Replayed: true`; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED, while the first is still running 409 IDEMPOTENCY_IN_FLIGHT. Scoped to the caller. */
                 "Idempotency-Key"?: string;
             };
@@ -1995,6 +2309,7 @@ export interface operations {
             /** @description New recovery codes */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2018,7 +2333,12 @@ export interface operations {
     getUsersMe: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2027,6 +2347,8 @@ export interface operations {
             /** @description The caller */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2042,6 +2364,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             /** @description Not signed in */
             401: {
@@ -2074,7 +2397,12 @@ export interface operations {
                 createdTo?: string;
                 includeDeleted?: "true" | "false";
             };
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2083,6 +2411,8 @@ export interface operations {
             /** @description A page of users, newest first */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2101,6 +2431,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             403: components["responses"]["Forbidden"];
@@ -2115,7 +2446,12 @@ export interface operations {
             query?: {
                 includeDeleted?: "true" | "false";
             };
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -2126,6 +2462,8 @@ export interface operations {
             /** @description The user */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2141,6 +2479,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             403: components["responses"]["Forbidden"];
@@ -2167,7 +2506,12 @@ export interface operations {
     putUsersId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Lost-update protection: the ETag of the representation you read (GET of this resource), or `*`. If it changed since, 412 PRECONDITION_FAILED and nothing is written. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -2188,6 +2532,7 @@ export interface operations {
             /** @description The updated user */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2247,6 +2592,7 @@ export interface operations {
                     };
                 };
             };
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             426: components["responses"]["UpgradeRequired"];
@@ -2258,7 +2604,12 @@ export interface operations {
     deleteUsersId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Lost-update protection: the ETag of the representation you read (GET of this resource), or `*`. If it changed since, 412 PRECONDITION_FAILED and nothing is written. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -2269,6 +2620,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2303,6 +2655,7 @@ export interface operations {
                     };
                 };
             };
+            412: components["responses"]["PreconditionFailed"];
             /** @description The last admin cannot be deleted */
             422: {
                 headers: {
@@ -2326,7 +2679,12 @@ export interface operations {
     patchUsersId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Lost-update protection: the ETag of the representation you read (GET of this resource), or `*`. If it changed since, 412 PRECONDITION_FAILED and nothing is written. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -2347,6 +2705,7 @@ export interface operations {
             /** @description The updated user */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2406,6 +2765,7 @@ export interface operations {
                     };
                 };
             };
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             426: components["responses"]["UpgradeRequired"];
@@ -2417,7 +2777,10 @@ export interface operations {
     postUsersIdRestore: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -2428,6 +2791,7 @@ export interface operations {
             /** @description The restored user */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2482,7 +2846,10 @@ export interface operations {
     putUsersIdRolesRoleId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
                 roleId: string;
@@ -2494,6 +2861,7 @@ export interface operations {
             /** @description The user with its roles */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2562,7 +2930,10 @@ export interface operations {
     deleteUsersIdRolesRoleId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
                 roleId: string;
@@ -2574,6 +2945,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2631,7 +3003,12 @@ export interface operations {
     getRoles: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2640,6 +3017,8 @@ export interface operations {
             /** @description Every role */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2656,6 +3035,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             403: components["responses"]["Forbidden"];
@@ -2669,6 +3049,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Makes a retry safe: the same key and body within 24 h return the first response (status, body) with `Idempotent-Replayed: true`; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED, while the first is still running 409 IDEMPOTENCY_IN_FLIGHT. Scoped to the caller. */
                 "Idempotency-Key"?: string;
             };
@@ -2680,7 +3062,7 @@ export interface operations {
                 "application/json": {
                     name: string;
                     description?: string;
-                    permissions: ("config:write" | "logs:read" | "notifications:read" | "notifications:write" | "roles:read" | "roles:write" | "users:delete" | "users:read" | "users:write" | "webhooks:read" | "webhooks:write")[];
+                    permissions: ("config:write" | "logs:read" | "notifications:read" | "notifications:write" | "oauth:read" | "oauth:write" | "roles:read" | "roles:write" | "users:delete" | "users:read" | "users:write" | "webhooks:read" | "webhooks:write")[];
                 };
             };
         };
@@ -2688,6 +3070,7 @@ export interface operations {
             /** @description The new role */
             201: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2744,7 +3127,12 @@ export interface operations {
     getRolesId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -2755,6 +3143,8 @@ export interface operations {
             /** @description The role */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2769,6 +3159,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             403: components["responses"]["Forbidden"];
@@ -2795,7 +3186,10 @@ export interface operations {
     putRolesId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -2806,7 +3200,7 @@ export interface operations {
                 "application/json": {
                     name: string;
                     description: string;
-                    permissions: ("config:write" | "logs:read" | "notifications:read" | "notifications:write" | "roles:read" | "roles:write" | "users:delete" | "users:read" | "users:write" | "webhooks:read" | "webhooks:write")[];
+                    permissions: ("config:write" | "logs:read" | "notifications:read" | "notifications:write" | "oauth:read" | "oauth:write" | "roles:read" | "roles:write" | "users:delete" | "users:read" | "users:write" | "webhooks:read" | "webhooks:write")[];
                 };
             };
         };
@@ -2814,6 +3208,7 @@ export interface operations {
             /** @description The updated role */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2897,7 +3292,10 @@ export interface operations {
     deleteRolesId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -2908,6 +3306,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2965,7 +3364,12 @@ export interface operations {
     getApiKeys: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2974,6 +3378,8 @@ export interface operations {
             /** @description Active keys */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2990,6 +3396,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             426: components["responses"]["UpgradeRequired"];
@@ -3002,6 +3409,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Makes a retry safe: the same key and body within 24 h return the first response (status, body) with `Idempotent-Replayed: true`; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED, while the first is still running 409 IDEMPOTENCY_IN_FLIGHT. Scoped to the caller. */
                 "Idempotency-Key"?: string;
             };
@@ -3012,7 +3421,7 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    permissions: ("config:write" | "logs:read" | "notifications:read" | "notifications:write" | "roles:read" | "roles:write" | "users:delete" | "users:read" | "users:write" | "webhooks:read" | "webhooks:write")[];
+                    permissions: ("config:write" | "logs:read" | "notifications:read" | "notifications:write" | "oauth:read" | "oauth:write" | "roles:read" | "roles:write" | "users:delete" | "users:read" | "users:write" | "webhooks:read" | "webhooks:write")[];
                     expiresInDays?: number;
                 };
             };
@@ -3021,6 +3430,7 @@ export interface operations {
             /** @description The key, with its secret (only now) */
             201: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3079,6 +3489,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Makes a retry safe: the same key and body within 24 h return the first response (status, body) with `Idempotent-Replayed: true`; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED, while the first is still running 409 IDEMPOTENCY_IN_FLIGHT. Scoped to the caller. */
                 "Idempotency-Key"?: string;
             };
@@ -3092,6 +3504,7 @@ export interface operations {
             /** @description The new key (shown once) */
             201: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3134,7 +3547,10 @@ export interface operations {
     deleteApiKeysId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3145,6 +3561,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3184,7 +3601,12 @@ export interface operations {
                 from?: string;
                 to?: string;
             };
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3193,6 +3615,8 @@ export interface operations {
             /** @description A page of events */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3216,6 +3640,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             403: components["responses"]["Forbidden"];
@@ -3228,7 +3653,12 @@ export interface operations {
     getClientVersions: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3237,6 +3667,8 @@ export interface operations {
             /** @description Policies */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3251,6 +3683,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
@@ -3260,7 +3693,10 @@ export interface operations {
     putClientVersionsPlatform: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 platform: string;
             };
@@ -3279,6 +3715,7 @@ export interface operations {
             /** @description The policy */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3319,7 +3756,10 @@ export interface operations {
     deleteClientVersionsPlatform: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 platform: string;
             };
@@ -3330,6 +3770,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3360,7 +3801,10 @@ export interface operations {
     postWebhooksTwilioSms: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3369,6 +3813,7 @@ export interface operations {
             /** @description Empty TwiML (also for a message already applied) */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3423,7 +3868,12 @@ export interface operations {
     getWebhooksEndpoints: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3432,6 +3882,8 @@ export interface operations {
             /** @description Every endpoint (without secrets) */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3452,6 +3904,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             403: components["responses"]["Forbidden"];
@@ -3464,7 +3917,10 @@ export interface operations {
     postWebhooksEndpoints: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3481,6 +3937,7 @@ export interface operations {
             /** @description The endpoint and its secret */
             201: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3528,7 +3985,12 @@ export interface operations {
     getWebhooksEndpointsId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3539,6 +4001,8 @@ export interface operations {
             /** @description The endpoint */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3557,6 +4021,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             403: components["responses"]["Forbidden"];
@@ -3583,7 +4048,10 @@ export interface operations {
     deleteWebhooksEndpointsId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3594,6 +4062,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3624,7 +4093,10 @@ export interface operations {
     patchWebhooksEndpointsId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3645,6 +4117,7 @@ export interface operations {
             /** @description The endpoint */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3705,7 +4178,10 @@ export interface operations {
     postWebhooksEndpointsIdRotateSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3716,6 +4192,7 @@ export interface operations {
             /** @description The new secret, shown once */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3754,7 +4231,12 @@ export interface operations {
                 limit?: string;
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3765,6 +4247,8 @@ export interface operations {
             /** @description A page of deliveries */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3793,6 +4277,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             403: components["responses"]["Forbidden"];
@@ -3819,7 +4304,10 @@ export interface operations {
     postWebhooksDeliveriesIdReplay: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3830,6 +4318,7 @@ export interface operations {
             /** @description Queued */
             202: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3866,7 +4355,12 @@ export interface operations {
     getNotificationsPreferences: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3875,6 +4369,8 @@ export interface operations {
             /** @description Every channel, with defaults filled in */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3924,6 +4420,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             426: components["responses"]["UpgradeRequired"];
@@ -3935,7 +4432,10 @@ export interface operations {
     putNotificationsPreferences: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3986,6 +4486,7 @@ export interface operations {
             /** @description The preferences after the change */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4061,7 +4562,12 @@ export interface operations {
     getNotificationsSmsConsent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4070,6 +4576,8 @@ export interface operations {
             /** @description Consents by phone number; `pending` is the opt-in awaiting verification, or null */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4088,6 +4596,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             426: components["responses"]["UpgradeRequired"];
@@ -4099,7 +4608,10 @@ export interface operations {
     putNotificationsSmsConsent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4116,6 +4628,7 @@ export interface operations {
             /** @description promotional: false — the withdrawal as recorded (a number held by another account stays with it) */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4131,6 +4644,7 @@ export interface operations {
             /** @description promotional: true — a code was sent to the number; the same answer whoever holds it */
             202: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4183,7 +4697,10 @@ export interface operations {
     postNotificationsSmsConsentVerify: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4198,6 +4715,7 @@ export interface operations {
             /** @description The consent as recorded */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4236,7 +4754,10 @@ export interface operations {
     postNotificationsStreamTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4245,6 +4766,7 @@ export interface operations {
             /** @description Ticket and the URL to connect to */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4268,7 +4790,10 @@ export interface operations {
             query: {
                 ticket: string;
             };
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4277,6 +4802,7 @@ export interface operations {
             /** @description Switching protocols */
             101: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4338,7 +4864,12 @@ export interface operations {
                 channel?: "email" | "push" | "sms_transactional" | "sms_promotional" | "in_app";
                 unread?: "true" | "false";
             };
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4347,6 +4878,8 @@ export interface operations {
             /** @description A page of notifications */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4377,6 +4910,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             /** @description Invalid filter or cursor */
             400: {
                 headers: {
@@ -4402,6 +4936,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Makes a retry safe: the same key and body within 24 h return the first response (status, body) with `Idempotent-Replayed: true`; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED, while the first is still running 409 IDEMPOTENCY_IN_FLIGHT. Scoped to the caller. */
                 "Idempotency-Key"?: string;
             };
@@ -4438,6 +4974,7 @@ export interface operations {
             /** @description Recorded as queued (or the existing records for a reused idempotency key) */
             202: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4522,7 +5059,10 @@ export interface operations {
     postNotificationsReadAll: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4531,6 +5071,7 @@ export interface operations {
             /** @description How many were marked */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4550,7 +5091,10 @@ export interface operations {
     postNotificationsIdRead: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -4561,6 +5105,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4596,7 +5141,12 @@ export interface operations {
                 channel?: "email" | "push" | "sms_transactional" | "sms_promotional" | "in_app";
                 unread?: "true" | "false";
             };
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -4607,6 +5157,8 @@ export interface operations {
             /** @description A page of notifications */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4637,6 +5189,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             403: components["responses"]["Forbidden"];
@@ -4663,7 +5216,12 @@ export interface operations {
     getDevices: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4672,6 +5230,8 @@ export interface operations {
             /** @description Devices, most recently seen first */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4690,6 +5250,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             426: components["responses"]["UpgradeRequired"];
@@ -4702,6 +5263,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Makes a retry safe: the same key and body within 24 h return the first response (status, body) with `Idempotent-Replayed: true`; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED, while the first is still running 409 IDEMPOTENCY_IN_FLIGHT. Scoped to the caller. */
                 "Idempotency-Key"?: string;
             };
@@ -4724,6 +5287,7 @@ export interface operations {
             /** @description Already registered; refreshed */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4743,6 +5307,7 @@ export interface operations {
             /** @description Registered */
             201: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4787,7 +5352,10 @@ export interface operations {
     deleteDevicesId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path: {
                 id: string;
             };
@@ -4798,6 +5366,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4832,7 +5401,12 @@ export interface operations {
                 limit?: string;
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4841,6 +5415,8 @@ export interface operations {
             /** @description Best matches first */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4856,6 +5432,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             401: components["responses"]["UnauthenticatedOrInvalidToken"];
             /** @description The caller may not read that type */
@@ -4881,7 +5458,12 @@ export interface operations {
     getHealth: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4890,6 +5472,8 @@ export interface operations {
             /** @description Every dependency answered */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4909,6 +5493,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             500: components["responses"]["InternalError"];
             /** @description At least one dependency failed (names only, no internals) */
@@ -4938,7 +5523,12 @@ export interface operations {
     getOpenapiJson: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4947,6 +5537,8 @@ export interface operations {
             /** @description OpenAPI 3.1 document */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4955,6 +5547,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["ValidationError"];
             /** @description API_DOCS is "admin" and the caller is not signed in */
             401: {
@@ -5003,10 +5596,369 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getOauthClients: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Clients (never their secrets) */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            id: string;
+                            name: string;
+                            /** @enum {string} */
+                            type: "confidential" | "public";
+                            redirectUris: string[];
+                            scopes: string[];
+                            createdAt: string;
+                            updatedAt: string;
+                        }[];
+                    };
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["UnauthenticatedOrInvalidToken"];
+            403: components["responses"]["Forbidden"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postOauthClients: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @enum {string} */
+                    type: "confidential" | "public";
+                    redirectUris: string[];
+                    scopes: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The client, with its secret when confidential */
+            201: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        /** @enum {string} */
+                        type: "confidential" | "public";
+                        redirectUris: string[];
+                        scopes: string[];
+                        createdAt: string;
+                        updatedAt: string;
+                        clientSecret?: string;
+                    };
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["UnauthenticatedOrInvalidToken"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getOauthClientsId: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The client */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        /** @enum {string} */
+                        type: "confidential" | "public";
+                        redirectUris: string[];
+                        scopes: string[];
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["UnauthenticatedOrInvalidToken"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteOauthClientsId: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["UnauthenticatedOrInvalidToken"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postOauthClientsIdRotateSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret, shown once */
+            200: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        clientSecret: string;
+                    };
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["UnauthenticatedOrInvalidToken"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description A public client has no secret */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "OAUTH_CLIENT_PUBLIC";
+                        };
+                    };
+                };
+            };
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getOauthGrants: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Grants */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            id: string;
+                            client: {
+                                id: string;
+                                name: string;
+                            };
+                            scopes: string[];
+                            createdAt: string;
+                            updatedAt: string;
+                        }[];
+                    };
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["UnauthenticatedOrInvalidToken"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteOauthGrantsId: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["UnauthenticatedOrInvalidToken"];
+            /** @description No such grant of the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getWellKnownJwksJson: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5015,6 +5967,7 @@ export interface operations {
             /** @description JSON Web Key Set */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5025,6 +5978,7 @@ export interface operations {
                     };
                 };
             };
+            304: components["responses"]["NotModified"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -5059,6 +6013,362 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
+        };
+    };
+    getWellKnownOpenidConfiguration: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Authorization server metadata */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            304: components["responses"]["NotModified"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getWellKnownOauthAuthorizationServer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Authorization server metadata */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            304: components["responses"]["NotModified"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getOauthAuthorize: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Consent page (HTML) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error redirect to the registered redirect_uri */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown client or unregistered redirect_uri (HTML, never redirected) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR";
+                        };
+                    };
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postOauthAuthorize: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redirect to the client with code (or error) and state */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid or expired form (HTML) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR";
+                        };
+                    };
+                };
+            };
+            /** @description Sign-in failed: the page again (HTML) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNAUTHENTICATED";
+                        };
+                    };
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postOauthToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tokens */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        access_token: string;
+                        /** @constant */
+                        token_type: "Bearer";
+                        expires_in: number;
+                        refresh_token: string;
+                        scope: string;
+                        id_token?: string;
+                    };
+                };
+            };
+            /** @description RFC 6749 error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        error_description?: string;
+                    };
+                };
+            };
+            /** @description RFC 6749 error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        error_description?: string;
+                    };
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postOauthRevoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked, or unknown (always 200) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 6749 error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        error_description?: string;
+                    };
+                };
+            };
+            /** @description RFC 6749 error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        error_description?: string;
+                    };
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postOauthIntrospect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Token state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        active: boolean;
+                        scope?: string;
+                        client_id?: string;
+                        sub?: string;
+                        exp?: number;
+                        iat?: number;
+                        iss?: string;
+                        aud?: string;
+                        jti?: string;
+                        token_type?: string;
+                    };
+                };
+            };
+            /** @description RFC 6749 error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        error_description?: string;
+                    };
+                };
+            };
+            /** @description RFC 6749 error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        error_description?: string;
+                    };
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getOauthUserinfo: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Claims */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sub: string;
+                        email?: string;
+                        email_verified?: boolean;
+                        name?: string | null;
+                    };
+                };
+            };
+            304: components["responses"]["NotModified"];
+            /** @description RFC 6749 error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        error_description?: string;
+                    };
+                };
+            };
+            /** @description RFC 6749 error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        error_description?: string;
+                    };
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }
