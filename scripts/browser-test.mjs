@@ -35,30 +35,35 @@ const freePort = () =>
     });
   });
 const [PORT, SMTP, HTTP] = [await freePort(), await freePort(), await freePort()];
-const base = `http://127.0.0.1:${PORT}`;
+// BROWSER_TEST_URL=http://127.0.0.1:8787 reuses a running `npm run dev` (iterating on the page).
+const reuse = process.env.BROWSER_TEST_URL?.replace(/\/$/, '');
+const base = reuse ?? `http://127.0.0.1:${PORT}`;
 
 // Budgets raised for this run only (wrangler --var): the test signs in and registers on every run,
 // and the local rate-limit state persists across runs in .wrangler/.
-const child = spawn(process.execPath, ['scripts/dev.mjs', '--var', 'RATE_LIMIT_AUTH:1000/60', '--var', 'RATE_LIMIT_REGISTRATION:1000/60'], {
+const child = reuse
+  ? null
+  : spawn(process.execPath, ['scripts/dev.mjs', '--var', 'RATE_LIMIT_AUTH:1000/60', '--var', 'RATE_LIMIT_REGISTRATION:1000/60'], {
   env: { ...process.env, PATH: `${join(process.cwd(), 'node_modules', '.bin')}:${process.env.PATH ?? ''}`, PORT, DEV_INBOX_SMTP_PORT: SMTP, DEV_INBOX_HTTP_PORT: HTTP },
   stdio: ['ignore', 'pipe', 'pipe'],
   detached: true,
 });
 let output = '';
-child.stdout.on('data', (c) => (output += c));
-child.stderr.on('data', (c) => (output += c));
+child?.stdout.on('data', (c) => (output += c));
+child?.stderr.on('data', (c) => (output += c));
 
 let browser = null;
+const problems = [];
 async function stop() {
   await browser?.close().catch(() => {});
   try {
-    process.kill(-child.pid, 'SIGTERM');
+    if (child) process.kill(-child.pid, 'SIGTERM');
   } catch {
     // already gone
   }
 }
 async function fail(message) {
-  console.error(`test:browser: FAILED: ${message}\n--- npm run dev output ---\n${output.slice(-3000)}`);
+  console.error(`test:browser: FAILED: ${message}\n${problems.join('\n')}\n--- npm run dev output ---\n${output.slice(-3000)}`);
   await stop();
   process.exit(1);
 }
@@ -81,7 +86,7 @@ async function until(what, fn, ms = 30_000) {
 const step = (name) => console.log(`test:browser: ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 
 try {
-  await until('npm run dev', () => output.includes('app-ubr is running'), 150_000);
+  if (child) await until('npm run dev', () => output.includes('app-ubr is running'), 150_000);
   step('dev server up');
   const vars = readDevVars();
   const adminEmail = vars.ADMIN_EMAIL.trim().toLowerCase();
@@ -95,7 +100,6 @@ try {
   browser = await chromium.launch({ executablePath, headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   const external = [];
-  const problems = [];
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url());
     if (url.hostname !== '127.0.0.1') {
@@ -145,7 +149,7 @@ try {
   await form.getByLabel('Description').fill('Reads users');
   await form.getByLabel('users:read').check();
   await form.getByRole('button', { name: 'Create' }).click();
-  await page.getByRole('cell', { name: roleName }).waitFor();
+  await page.getByRole('cell', { name: roleName, exact: true }).waitFor();
   step('role created');
   await shot('roles');
 
@@ -193,6 +197,7 @@ try {
   await page.getByRole('link', { name: adminEmail }).waitFor();
   await shot('users-phone');
 
+  /* global localStorage, sessionStorage, indexedDB, document -- evaluated in the page */
   const stored = await page.evaluate(async () => ({ local: localStorage.length, session: sessionStorage.length, idb: (await indexedDB.databases()).length, cookie: document.cookie }));
   check(stored.local === 0 && stored.session === 0 && stored.idb === 0 && stored.cookie === '', `browser storage used: ${JSON.stringify(stored)}`);
   check((await context.cookies()).length === 0, 'cookies set');

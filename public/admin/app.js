@@ -90,8 +90,11 @@ function formValues(form) {
   for (const el of form.elements) {
     if (!el.name) continue;
     if (el.type === 'checkbox') {
-      if (el.dataset.multi) (out[el.name] ??= []), el.checked && out[el.name].push(el.value);
-      else out[el.name] = el.checked;
+      if (!el.dataset.multi) out[el.name] = el.checked;
+      else {
+        out[el.name] ??= [];
+        if (el.checked) out[el.name].push(el.value);
+      }
     } else out[el.name] = el.value.trim();
   }
   return out;
@@ -246,7 +249,7 @@ async function userView(id) {
     h(
       'div',
       { class: 'card' },
-      h('dl', { class: 'props' }, ['Id', h('span', { class: 'mono' }, user.id)], ['Name', user.fullName ?? '—'], ['Email verified', user.emailVerified ? 'yes' : 'no'], ['Created', fmt(user.createdAt)], ['Updated', fmt(user.updatedAt)], ['Deleted', user.deletedAt ? fmt(user.deletedAt) : '—']].map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+      h('dl', { class: 'props' }, [['Id', h('span', { class: 'mono' }, user.id)], ['Name', user.fullName ?? '—'], ['Email verified', user.emailVerified ? 'yes' : 'no'], ['Created', fmt(user.createdAt)], ['Updated', fmt(user.updatedAt)], ['Deleted', user.deletedAt ? fmt(user.deletedAt) : '—']].map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     ),
   );
   const actions = h('div', { class: 'actions' });
@@ -336,7 +339,7 @@ async function rolesView(params) {
         'Actions',
         (r) =>
           can('roles:write') && !r.builtIn
-            ? h('div', { class: 'actions' }, h('a', { href: `#/roles?edit=${r.id}` }, `Edit ${r.name}`), h('button', { type: 'button', class: 'danger', onclick: () => confirm(`Delete role ${r.name}?`) && act(`Delete ${r.name}`, () => api('DELETE', `/roles/${r.id}`)) }, 'Delete'))
+            ? h('div', { class: 'actions' }, h('a', { href: `#/roles?edit=${r.id}` }, `Edit ${r.name}`), h('button', { type: 'button', class: 'danger', 'aria-label': `Delete role ${r.name}`, onclick: () => confirm(`Delete role ${r.name}?`) && act(`Delete ${r.name}`, () => api('DELETE', `/roles/${r.id}`)) }, 'Delete'))
             : '',
       ],
     ], data, (r) => r.id),
@@ -659,8 +662,8 @@ onSessionEnd(() => {
   for (const fn of cleanup.splice(0)) fn();
   renderSignIn('Signed out.');
 });
-window.addEventListener('hashchange', (e) => {
+window.addEventListener('hashchange', () => {
+  $('status').replaceChildren();
   void route().then(() => $('main').focus({ preventScroll: true }));
-  return e;
 });
 renderSignIn();
