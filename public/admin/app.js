@@ -125,7 +125,7 @@ function renderSignIn(message) {
   let pending = null;
   const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
   const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
-  const code = h('input', { name: 'mfaCode', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9A-Za-z-]{6,20}' });
+  const code = h('input', { name: 'mfaCode', autocomplete: 'one-time-code', pattern: '[0-9A-Za-z\\- ]{6,20}' });
   const mfa = h('div', { hidden: true }, field('Two-factor code (or a recovery code)', code));
   const error = h('p', { class: 'error', role: 'alert' }, message ?? '');
   const form = h(
