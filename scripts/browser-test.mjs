@@ -116,7 +116,11 @@ try {
   page.on('console', (m) => m.type() === 'error' && !expected.test(m.text()) && problems.push(`console: ${m.text()}`));
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('dialog', (d) => d.accept());
-  const shot = async (name) => shots && page.screenshot({ path: `${shots}/${name}.png`, fullPage: false });
+  const shot = async (name) => {
+    const text = await page.locator('main').innerText();
+    check(!/^(null|undefined)$|\bundefined\b|\[object Object\]/m.test(text), `the ${name} view prints a stray value:\n${text}`);
+    if (shots) await page.screenshot({ path: `${shots}/${name}.png`, fullPage: false });
+  };
 
   const res = await page.goto(`${base}/admin`);
   check(res?.status() === 200 && page.url() === `${base}/admin/`, `GET /admin → ${res?.status()} at ${page.url()}`);

@@ -114,7 +114,8 @@ function permissionBoxes(name, selected, legend) {
 }
 
 function pager(nextCursor, load) {
-  return nextCursor ? h('p', {}, h('button', { type: 'button', onclick: () => load(nextCursor) }, 'Next page')) : null;
+  // An empty fragment, not null: Element.append(null) would print "null".
+  return nextCursor ? h('p', {}, h('button', { type: 'button', onclick: () => load(nextCursor) }, 'Next page')) : document.createDocumentFragment();
 }
 
 // ------------------------------------------------------------------ sign-in
