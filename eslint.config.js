@@ -17,6 +17,10 @@ export default tseslint.config(
   },
   { files: ['public/**/*.js'], languageOptions: { globals: { window: 'readonly', document: 'readonly' } } },
   {
+    files: ['public/admin/**/*.js'],
+    languageOptions: { globals: { location: 'readonly', fetch: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', Node: 'readonly', confirm: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' } },
+  },
+  {
     files: ['scripts/**/*.mjs', 'bench/**/*.mjs', '.ci/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', TextEncoder: 'readonly', WebAssembly: 'readonly', performance: 'readonly', AbortSignal: 'readonly' } },
   },
