@@ -115,9 +115,9 @@ export function needsRehash(stored: string): boolean {
   );
 }
 
-/** Business rules beyond length: a common password is refused. Returns a message or null. */
-export function passwordPolicyError(password: string, email?: string): string | null {
-  if (isCommonPassword(password)) return 'Password is too common';
+/** Business rules beyond length: a common password is refused. Returns a message or null; throws when the common-password set cannot be read. */
+export async function passwordPolicyError(password: string, email?: string): Promise<string | null> {
+  if (await isCommonPassword(password)) return 'Password is too common';
   if (email && password.toLowerCase() === email.toLowerCase()) return 'Password must not be your email';
   return null;
 }
