@@ -1,7 +1,7 @@
 import { and, eq, lte } from 'drizzle-orm';
 import type { Context } from 'hono';
 import type { StatusCode } from 'hono/utils/http-status';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../lib/uuid';
 import { idempotencyKeys } from '../db/schema/app';
 import { base64url, fromBase64url, sha256Hex } from '../lib/crypto';
 import { AppError, defineErrors } from '../lib/errors';

@@ -1,5 +1,5 @@
 import { errors as joseErrors, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTHeaderParameters } from 'jose';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../lib/uuid';
 
 /** Access tokens: EdDSA (Ed25519) only; `alg` is pinned and `typ` checked (RFC 9068). */
 export const ACCESS_TOKEN_ALG = 'EdDSA';

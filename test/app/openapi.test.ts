@@ -1,7 +1,8 @@
-import { exports } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import '../../src/app';
 import { ErrorResponse } from '../../src/features/docs/common.schemas';
+import { openApiDocument } from '../../src/features/docs/openapi';
 import { ERROR_CODES } from '../../src/lib/errors';
 import { apiPath, fullPath, isApiRoute, routeRegistry } from '../../src/lib/route';
 import { BASE, json } from '../helpers/api';
@@ -192,6 +193,22 @@ describe('GET /api/v1/openapi.json', () => {
     expect(s.required.sort()).toEqual(['email', 'password']);
     expect(s.properties.password).toMatchObject({ type: 'string', minLength: 8, maxLength: 128 });
     expect(s.additionalProperties).toBe(false);
+  });
+});
+
+describe('the served document is the one the registry produces (built at build time, served from ASSETS)', () => {
+  it('equals openApiDocument() of the code under test, key for key', async () => {
+    const { res, doc } = await fetchDoc();
+    expect(res.status).toBe(200);
+    // The generator runs here, in workerd, from the same route registry; the Worker itself only
+    // serves public/internal/openapi.json (scripts/build-openapi.mjs). A stale build fails here.
+    const expected = structuredClone(openApiDocument(env.APP_VERSION));
+    expect(JSON.stringify(doc), 'stale public/internal/openapi.json: run node scripts/build-openapi.mjs').toBe(JSON.stringify(expected));
+    expect(doc.info.version).toBe(env.APP_VERSION);
+  });
+
+  it('is not served to the public as a static file: /internal/* reaches the Worker, which answers 404', async () => {
+    expect((await exports.default.fetch(`${BASE}/internal/openapi.json`)).status).toBe(404);
   });
 });
 

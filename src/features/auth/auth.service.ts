@@ -1,5 +1,5 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../../lib/uuid';
 import type { Databases } from '../../db/client';
 import { sessions, users } from '../../db/schema/auth';
 import type { AppConfig } from '../../lib/config';

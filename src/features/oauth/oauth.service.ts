@@ -1,5 +1,5 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../../lib/uuid';
 import type { Databases } from '../../db/client';
 import { oauthClients, oauthCodes, oauthGrants, oauthSpentRefreshTokens, oauthTokenFamilies, users } from '../../db/schema/auth';
 import { isUniqueViolation } from '../../db/errors';

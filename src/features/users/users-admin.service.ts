@@ -1,5 +1,5 @@
 import { and, desc, eq, gte, isNotNull, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../../lib/uuid';
 import type { Databases } from '../../db/client';
 import { isUniqueViolation } from '../../db/errors';
 import { profiles } from '../../db/schema/app';

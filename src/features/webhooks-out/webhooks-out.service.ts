@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, lt } from 'drizzle-orm';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../../lib/uuid';
 import type { Databases } from '../../db/client';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from '../../db/schema/app';
 import { notFound } from '../../lib/errors';
