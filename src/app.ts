@@ -16,8 +16,10 @@ import { notificationsRoutes } from './features/notifications/notifications.rout
 import { preferencesRoutes } from './features/notifications/preferences.routes';
 import { streamRoutes } from './features/notifications/stream.routes';
 import { rolesRoutes } from './features/roles/roles.routes';
+import { searchRoutes } from './features/search/search.routes';
 import { usersRoutes } from './features/users/users.routes';
 import { twilioRoutes } from './features/webhooks/twilio.routes';
+import { webhooksOutRoutes } from './features/webhooks-out/webhooks-out.routes';
 import { allowedMethods } from './lib/allowed-methods';
 import { buildAuditEvent } from './lib/audit';
 import { getConfig } from './lib/config';
@@ -70,10 +72,12 @@ const api = factory
   .route('/logs', logsRoutes)
   .route('/client-versions', clientVersionsRoutes)
   .route('/webhooks/twilio', twilioRoutes)
+  .route('/webhooks', webhooksOutRoutes)
   .route('/notifications', preferencesRoutes)
   .route('/notifications', streamRoutes)
   .route('/notifications', notificationsRoutes)
   .route('/devices', devicesRoutes)
+  .route('/search', searchRoutes)
   .route('/health', healthRoutes)
   .route('/openapi.json', docsRoutes);
 

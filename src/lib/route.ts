@@ -21,7 +21,7 @@ export type Access =
  * - registration: auth, but the IP dimension has its own rule and counts successes too.
  * - resend: auth per IP, plus a per-account rule for messages sent to the caller.
  */
-export type RateTier = 'auth' | 'registration' | 'resend' | 'anonymous' | 'standard' | 'expensive' | 'none';
+export type RateTier = 'auth' | 'registration' | 'resend' | 'anonymous' | 'standard' | 'expensive' | 'search' | 'none';
 
 export interface ResponseSpec {
   description: string;
@@ -54,6 +54,12 @@ export interface RouteSpec {
   refundOnSuccess?: boolean;
   /** Auth tier: a valid `deviceToken` in the body for this account counts on that device's budget. */
   deviceBudget?: boolean;
+  /**
+   * Honours an `Idempotency-Key` header (POSTs that create or send): the same key and body within
+   * 24 h replay the first response; another body → 422, still running → 409. See
+   * src/middleware/idempotency.ts; OpenAPI documents the header and the codes.
+   */
+  idempotent?: boolean;
   request?: {
     body?: z.ZodMiniType;
     /** A narrower body for callers who pass as the owner (`ownerParam`) without the permission. */

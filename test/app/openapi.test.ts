@@ -119,7 +119,7 @@ describe('GET /api/v1/openapi.json', () => {
     }
     const ops = doc.paths;
     expect(codesOf(ops['/api/v1/auth/login']!.post!.responses['401']!)).toEqual(['INVALID_CREDENTIALS', 'MFA_REQUIRED', 'INVALID_MFA_CODE']);
-    expect(codesOf(ops['/api/v1/auth/register']!.post!.responses['409']!)).toEqual(['EMAIL_TAKEN']);
+    expect(codesOf(ops['/api/v1/auth/register']!.post!.responses['409']!).sort()).toEqual(['EMAIL_TAKEN', 'IDEMPOTENCY_IN_FLIGHT']);
     expect(codesOf(ops['/api/v1/roles/{id}']!.put!.responses['403']!).sort()).toEqual(['FORBIDDEN', 'PERMISSION_CEILING']);
     expect(codesOf(ops['/api/v1/auth/login']!.post!.responses['503']!)).toEqual(['SERVICE_UNAVAILABLE']);
     expect(resolve(ops['/api/v1/auth/login']!.post!.responses['429']!).headers).toHaveProperty('Retry-After');

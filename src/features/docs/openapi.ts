@@ -69,6 +69,15 @@ function parameters(spec: RouteSpec): Json[] {
       out.push({ name, in: where, required: where === 'path' || (json.required ?? []).includes(name), schema: s });
     }
   }
+  if (spec.idempotent) {
+    out.push({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      description: 'Makes a retry safe: the same key and body within 24 h return the first response (status, body) with `Idempotent-Replayed: true`; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED, while the first is still running 409 IDEMPOTENCY_IN_FLIGHT. Scoped to the caller.',
+      schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+    });
+  }
   return out;
 }
 
@@ -94,6 +103,10 @@ function derivedErrorCodes(spec: RouteSpec): Map<number, ErrorCode[]> {
   if (spec.request?.body) {
     add(413, 'PAYLOAD_TOO_LARGE');
     add(415, 'UNSUPPORTED_MEDIA_TYPE');
+  }
+  if (spec.idempotent) {
+    add(409, 'IDEMPOTENCY_IN_FLIGHT');
+    add(422, 'IDEMPOTENCY_KEY_REUSED');
   }
   if (api && !CLIENT_VERSION_EXEMPT.has(fullPath(spec))) add(426, 'UPGRADE_REQUIRED');
   if (tier !== 'none') add(429, 'RATE_LIMITED');

@@ -9,6 +9,7 @@ import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { closeLiveSockets, sendSecurityNotice } from '../auth/security-events';
 import { ceilingOf } from '../roles/ceilings';
 import * as admin from './users-admin.service';
+import './users.search';
 import {
   AdminPatch,
   AdminUpdate,
