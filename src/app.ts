@@ -20,6 +20,8 @@ import { searchRoutes } from './features/search/search.routes';
 import { usersRoutes } from './features/users/users.routes';
 import { twilioRoutes } from './features/webhooks/twilio.routes';
 import { webhooksOutRoutes } from './features/webhooks-out/webhooks-out.routes';
+import { passkeysRoutes } from './features/passkeys/passkeys.routes';
+import { passwordlessRoutes } from './features/passwordless/passwordless.routes';
 import { allowedMethods } from './lib/allowed-methods';
 import { buildAuditEvent } from './lib/audit';
 import { getConfig } from './lib/config';
@@ -79,7 +81,9 @@ const api = factory
   .route('/devices', devicesRoutes)
   .route('/search', searchRoutes)
   .route('/health', healthRoutes)
-  .route('/openapi.json', docsRoutes);
+  .route('/openapi.json', docsRoutes)
+  .route('/auth/passkeys', passkeysRoutes)
+  .route('/auth', passwordlessRoutes);
 
 export const app = factory
   .createApp()
