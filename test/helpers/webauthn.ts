@@ -61,7 +61,7 @@ export class SoftAuthenticator {
   }
 
   private async coseKey(): Promise<Uint8Array> {
-    const jwk = await crypto.subtle.exportKey('jwk', this.keys.publicKey);
+    const jwk = (await crypto.subtle.exportKey('jwk', this.keys.publicKey)) as JsonWebKey;
     const m = new Map<string | number, CBORType>(
       this.alg === 'ES256'
         ? [

@@ -2,7 +2,6 @@ import type { Context } from 'hono';
 import { afterResponse } from '../../lib/after-response';
 import { audit } from '../../lib/audit';
 import { getConfig } from '../../lib/config';
-import { AppError } from '../../lib/errors';
 import { factory, type AppEnv } from '../../lib/factory';
 import { maskEmail } from '../../lib/log';
 import { defineRoute, PUBLIC, type RouteSpec } from '../../lib/route';
@@ -10,6 +9,7 @@ import { endpoint } from '../../middleware/endpoint';
 import { TokenPairResponse } from '../auth/auth.schemas';
 import { openSessionFor } from '../auth/auth.service';
 import { ErrorResponse } from '../docs/common.schemas';
+import { invalidSignInCode } from './passwordless.errors';
 import { LinkVerifyBody, OtpVerifyBody, StartBody, StartResponse } from './passwordless.schemas';
 import * as service from './passwordless.service';
 
@@ -71,7 +71,7 @@ async function complete<E extends AppEnv>(c: Context<E>, method: service.Method,
   const pair = result.ok ? await openSessionFor({ db: c.var.db, env: c.env, config: getConfig(c.env) }, result.userInternalId, { userAgent: c.req.header('User-Agent') ?? null, ip: c.req.header('CF-Connecting-IP') ?? null }) : null;
   if (!pair) {
     audit(c, { action: 'auth.passwordless_login', outcome: 'failure', details: { method, reason: result.ok ? 'user_deleted' : result.reason } });
-    throw new AppError(401, 'INVALID_SIGN_IN_CODE');
+    throw invalidSignInCode();
   }
   audit(c, { action: 'auth.passwordless_login', outcome: 'success', actorId: pair.user.id, targetId: pair.user.id, details: { method } });
   return pair;
