@@ -1,5 +1,5 @@
-import { and, asc, eq, gt, isNull } from 'drizzle-orm';
-import type { Databases } from '../../db/client';
+import { and, asc, eq, gt, inArray, isNull, lt } from 'drizzle-orm';
+import type { AuthDb, Databases } from '../../db/client';
 import { isUniqueViolation } from '../../db/errors';
 import { passkeys, users, webauthnChallenges } from '../../db/schema/auth';
 import { base64url, randomToken } from '../../lib/crypto';
@@ -186,3 +186,9 @@ export const toView = (p: typeof passkeys.$inferSelect) => ({
   backedUp: p.backedUp,
   transports: p.transports,
 });
+
+/** Expired ceremony challenges (spent ones expire just the same), at most `limit`: for the cleanup cron. */
+export function deleteExpiredChallenges(db: AuthDb, now: Date, limit: number): Promise<D1Result> {
+  const batch = db.select({ id: webauthnChallenges.id }).from(webauthnChallenges).where(lt(webauthnChallenges.expiresAt, now)).limit(limit);
+  return db.delete(webauthnChallenges).where(inArray(webauthnChallenges.id, batch));
+}

@@ -1,5 +1,5 @@
-import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm';
-import type { Databases } from '../../db/client';
+import { and, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
+import type { AuthDb, Databases } from '../../db/client';
 import { passwordlessFlows, users } from '../../db/schema/auth';
 import { randomToken, sha256Hex, timingSafeEqualStrings } from '../../lib/crypto';
 import { notify } from '../notifications/notifications.service';
@@ -104,4 +104,10 @@ export async function finish(deps: PasswordlessDeps, method: Method, flowId: str
   ]);
   if (spent.length === 0 || spent[0]!.userId === null) return { ok: false, reason: 'spent' };
   return { ok: true, userInternalId: spent[0]!.userId };
+}
+
+/** Expired email-code and magic-link flows (spent ones expire just the same), at most `limit`: for the cleanup cron. */
+export function deleteExpiredFlows(db: AuthDb, now: Date, limit: number): Promise<D1Result> {
+  const batch = db.select({ id: passwordlessFlows.id }).from(passwordlessFlows).where(lt(passwordlessFlows.expiresAt, now)).limit(limit);
+  return db.delete(passwordlessFlows).where(inArray(passwordlessFlows.id, batch));
 }

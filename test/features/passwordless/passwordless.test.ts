@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { recordedMessages } from '../../../src/features/notifications/channels/recording';
 import { call, freshIp, json, registerUser } from '../../helpers/api';
+import { runAt } from '../../cron/cron-helpers';
 import { errorCode, me } from '../../helpers/users';
 
 type Start = { flowId: string; expiresIn: number; message: string };
@@ -122,5 +123,20 @@ describe('magic link sign-in', () => {
   it('answers unknown emails like known ones', async () => {
     const res = await start('magic-link', `nobody-${crypto.randomUUID()}@example.com`);
     expect(res.flowId).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});
+
+describe('cleanup', () => {
+  it('deletes expired passwordless flows and WebAuthn challenges, keeping live ones', async () => {
+    const now = Date.now();
+    for (const exp of [now - 1000, now + 600_000]) {
+      await env.AUTH_DB.prepare(`INSERT INTO passwordless_flows (public_id, created_at, updated_at, method, flow_hash, secret_hash, expires_at) VALUES (?1, 0, 0, 'email_otp', ?1, 'x', ?2)`).bind(crypto.randomUUID(), exp).run();
+      await env.AUTH_DB.prepare(`INSERT INTO webauthn_challenges (public_id, created_at, updated_at, ceremony, challenge, expires_at) VALUES (?1, 0, 0, 'login', 'x', ?2)`).bind(crypto.randomUUID(), exp).run();
+    }
+    await runAt('*/5 * * * *', now);
+    const left = async (table: string) => (await env.AUTH_DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE expires_at <= ?1`).bind(now).first<number>('n')) ?? 0;
+    expect(await left('passwordless_flows')).toBe(0);
+    expect(await left('webauthn_challenges')).toBe(0);
+    expect(await env.AUTH_DB.prepare('SELECT count(*) AS n FROM webauthn_challenges WHERE expires_at > ?1').bind(now).first<number>('n')).toBeGreaterThan(0);
   });
 });
