@@ -33,6 +33,7 @@ const registerVerifyRoute = defineRoute({
   tags,
   access: AUTHENTICATED,
   rateLimit: 'auth',
+  refundOnSuccess: true,
   request: { body: RegisterVerifyBody },
   responses: {
     201: { description: 'The new passkey', schema: PasskeyResponse },
@@ -46,7 +47,9 @@ const loginOptionsRoute = defineRoute({
   summary: 'Start a passkey sign-in: request options for discoverable credentials (no email needed)',
   tags,
   access: PUBLIC,
-  rateLimit: 'auth',
+  // Anonymous, not auth: it answers 200 to everyone and checks nothing, so it must not spend the
+  // IP's sign-in budget (the verify step is auth-tier).
+  rateLimit: 'anonymous',
   responses: { 200: { description: 'Pass `options` to navigator.credentials.get(); send the result with `challengeId` to /login/verify', schema: LoginOptionsResponse } },
 });
 const loginVerifyRoute = defineRoute({
