@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import type { AuditActionList } from '../../lib/audit';
 import { stringField } from '../../lib/validation';
 import { Email } from '../auth/auth.schemas';
+import { SecondFactorCode } from '../mfa/mfa.schemas';
 
 export const PASSWORDLESS_AUDIT = ['auth.passwordless_request', 'auth.passwordless_login'] as const satisfies AuditActionList;
 
@@ -23,5 +24,7 @@ export const StartResponse = z.object({
 export const OtpVerifyBody = z.strictObject({
   flowId: Opaque('Flow id'),
   code: z.string(stringField('Code')).check(z.regex(/^\d{6}$/, 'The code has 6 digits')),
+  /** Required when two-factor is on: a TOTP code or a recovery code, as at password login. */
+  mfaCode: z.optional(SecondFactorCode),
 });
-export const LinkVerifyBody = z.strictObject({ flowId: Opaque('Flow id'), token: Opaque('Token') });
+export const LinkVerifyBody = z.strictObject({ flowId: Opaque('Flow id'), token: Opaque('Token'), mfaCode: z.optional(SecondFactorCode) });

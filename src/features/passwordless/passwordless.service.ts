@@ -2,6 +2,7 @@ import { and, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { AuthDb, Databases } from '../../db/client';
 import { passwordlessFlows, users } from '../../db/schema/auth';
 import { randomToken, sha256Hex, timingSafeEqualStrings } from '../../lib/crypto';
+import { isMfaEnabled, verifySecondFactor } from '../mfa/mfa.service';
 import { notify } from '../notifications/notifications.service';
 
 export const FLOW_TTL_MS = 10 * 60_000;
@@ -65,14 +66,14 @@ export async function start(deps: PasswordlessDeps, method: Method, email: strin
   return { flowId, send };
 }
 
-export type FinishResult = { ok: true; userInternalId: number } | { ok: false; reason: 'unknown_spent_expired_or_locked' | 'wrong_secret' | 'spent' };
+export type FinishResult = { ok: true; userInternalId: number } | { ok: false; reason: 'unknown_spent_expired_or_locked' | 'wrong_secret' | 'spent' | 'mfa_required' | 'mfa_invalid' };
 
 /**
  * Takes an attempt first (one conditional UPDATE: at most MAX_ATTEMPTS guesses per flow, even
  * in parallel), then compares the secret in constant time. The right one spends the flow by a
  * conditional UPDATE and, in the same batch, marks the address verified (the mail proved it).
  */
-export async function finish(deps: PasswordlessDeps, method: Method, flowId: string, secret: string): Promise<FinishResult> {
+export async function finish(deps: PasswordlessDeps, method: Method, flowId: string, secret: string, mfaCode?: string): Promise<FinishResult> {
   const now = new Date();
   const flowHash = await sha256Hex(flowId);
   const [row] = await deps.db.auth
@@ -90,6 +91,14 @@ export async function finish(deps: PasswordlessDeps, method: Method, flowId: str
     .returning({ id: passwordlessFlows.id, userId: passwordlessFlows.userId, secretHash: passwordlessFlows.secretHash });
   if (!row || row.userId === null) return { ok: false, reason: 'unknown_spent_expired_or_locked' };
   if (!(await timingSafeEqualStrings(await secretHash(flowId, secret), row.secretHash))) return { ok: false, reason: 'wrong_secret' };
+  // The mail proves the inbox, not the second factor: an account with two-factor on needs its
+  // code here too, as at password login (the flow stays open for the retry with the code).
+  if (await isMfaEnabled(deps.db, row.userId)) {
+    if (mfaCode === undefined) return { ok: false, reason: 'mfa_required' };
+    const user = await deps.db.auth.select({ publicId: users.publicId, email: users.email }).from(users).where(eq(users.id, row.userId)).get();
+    const factor = user && (await verifySecondFactor({ db: deps.db, encryptionKey: deps.env.MFA_ENCRYPTION_KEY, issuer: '' }, { userInternalId: row.userId, userId: user.publicId, email: user.email }, mfaCode));
+    if (!factor) return { ok: false, reason: 'mfa_invalid' };
+  }
   const spentNow = sql`(SELECT user_id FROM ${passwordlessFlows} WHERE id = ${row.id} AND used_at = ${now.getTime()})`;
   const [spent] = await deps.db.auth.batch([
     deps.db.auth

@@ -1,8 +1,11 @@
+import { decodeBase32IgnorePadding } from '@oslojs/encoding';
+import { generateHOTP } from '@oslojs/otp';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { recordedMessages } from '../../../src/features/notifications/channels/recording';
 import { call, freshIp, json, registerUser } from '../../helpers/api';
 import { runAt } from '../../cron/cron-helpers';
+import { clearOfStepBoundary } from '../../helpers/totp';
 import { errorCode, me } from '../../helpers/users';
 
 type Start = { flowId: string; expiresIn: number; message: string };
@@ -138,5 +141,27 @@ describe('cleanup', () => {
     expect(await left('passwordless_flows')).toBe(0);
     expect(await left('webauthn_challenges')).toBe(0);
     expect(await env.AUTH_DB.prepare('SELECT count(*) AS n FROM webauthn_challenges WHERE expires_at > ?1').bind(now).first<number>('n')).toBeGreaterThan(0);
+  });
+});
+
+describe('two-factor accounts', () => {
+  it('still ask for the second factor after the right email code', async () => {
+    const u = await registerUser();
+    const setup = await call('/api/v1/auth/mfa/totp/setup', { token: u.accessToken, body: { password: u.password }, ip: freshIp() });
+    const { secret } = await json<{ secret: string }>(setup);
+    await clearOfStepBoundary();
+    const code = generateHOTP(decodeBase32IgnorePadding(secret), BigInt(Math.floor(Date.now() / 30_000)), 6);
+    const enable = await call('/api/v1/auth/mfa/totp/enable', { token: u.accessToken, body: { code }, ip: freshIp() });
+    expect(enable.status).toBe(200);
+    const [recovery] = (await json<{ recoveryCodes: string[] }>(enable)).recoveryCodes;
+    const flow = await start('email-otp', u.email);
+    const mailedCode = await mailed(u.email, CODE);
+    const bare = await verifyOtp(flow.flowId, mailedCode);
+    expect(bare.status).toBe(401);
+    expect(await errorCode(bare)).toBe('MFA_REQUIRED');
+    const wrong = await call('/api/v1/auth/email-otp/verify', { body: { flowId: flow.flowId, code: mailedCode, mfaCode: '000000' }, ip: freshIp() });
+    expect(await errorCode(wrong)).toBe('INVALID_MFA_CODE');
+    const ok = await call('/api/v1/auth/email-otp/verify', { body: { flowId: flow.flowId, code: mailedCode, mfaCode: recovery }, ip: freshIp() });
+    expect(ok.status).toBe(200);
   });
 });
