@@ -23,6 +23,8 @@ import { webhooksOutRoutes } from './features/webhooks-out/webhooks-out.routes';
 import { oauthApiRoutes } from './features/oauth/clients.routes';
 import { oauthDiscoveryRoutes } from './features/oauth/discovery.routes';
 import { oauthProtocolRoutes } from './features/oauth/oauth.routes';
+import { passkeysRoutes } from './features/passkeys/passkeys.routes';
+import { passwordlessRoutes } from './features/passwordless/passwordless.routes';
 import { allowedMethods } from './lib/allowed-methods';
 import { buildAuditEvent } from './lib/audit';
 import { getConfig } from './lib/config';
@@ -85,7 +87,9 @@ const api = factory
   .route('/search', searchRoutes)
   .route('/health', healthRoutes)
   .route('/openapi.json', docsRoutes)
-  .route('/oauth', oauthApiRoutes);
+  .route('/oauth', oauthApiRoutes)
+  .route('/auth/passkeys', passkeysRoutes)
+  .route('/auth', passwordlessRoutes);
 
 export const app = factory
   .createApp()

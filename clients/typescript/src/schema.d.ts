@@ -971,6 +971,177 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/passkeys/register/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start registering a passkey for the caller: creation options with a single-use, 5-minute challenge */
+        post: operations["postAuthPasskeysRegisterOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/passkeys/register/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Finish registering a passkey (attestation `none`; user verification required) */
+        post: operations["postAuthPasskeysRegisterVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/passkeys/login/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a passkey sign-in: request options for discoverable credentials (no email needed) */
+        post: operations["postAuthPasskeysLoginOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/passkeys/login/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign in with a passkey assertion (the only factor: it proves possession and user verification) */
+        post: operations["postAuthPasskeysLoginVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the caller's passkeys */
+        get: operations["getAuthPasskeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/passkeys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete one of the caller's passkeys (it stops signing in at once) */
+        delete: operations["deleteAuthPasskeysId"];
+        options?: never;
+        head?: never;
+        /** Rename one of the caller's passkeys */
+        patch: operations["patchAuthPasskeysId"];
+        trace?: never;
+    };
+    "/api/v1/auth/email-otp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Email a 6-digit code for signing in without a password (always 202: no account enumeration) */
+        post: operations["postAuthEmailOtp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/email-otp/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign in with the mailed code and the `flowId` of the request that asked for it; the email becomes verified */
+        post: operations["postAuthEmailOtpVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/magic-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Email a sign-in link for signing in without a password (always 202: no account enumeration) */
+        post: operations["postAuthMagicLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/magic-link/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign in with the mailed link token and the `flowId` of the request that asked for it; the email becomes verified */
+        post: operations["postAuthMagicLinkVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -1130,7 +1301,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ErrorCode: "VALIDATION_ERROR" | "UNAUTHENTICATED" | "INVALID_TOKEN" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "BUSINESS_RULE" | "UPGRADE_REQUIRED" | "RATE_LIMITED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_FLIGHT" | "INVALID_CREDENTIALS" | "INVALID_REFRESH_TOKEN" | "MFA_REQUIRED" | "INVALID_MFA_CODE" | "EMAIL_TAKEN" | "PRECONDITION_FAILED" | "PERMISSION_CEILING" | "WEBHOOK_URL_REFUSED" | "OAUTH_CLIENT_PUBLIC";
+        ErrorCode: "VALIDATION_ERROR" | "UNAUTHENTICATED" | "INVALID_TOKEN" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "BUSINESS_RULE" | "UPGRADE_REQUIRED" | "RATE_LIMITED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_FLIGHT" | "INVALID_CREDENTIALS" | "INVALID_REFRESH_TOKEN" | "MFA_REQUIRED" | "INVALID_MFA_CODE" | "EMAIL_TAKEN" | "PRECONDITION_FAILED" | "PERMISSION_CEILING" | "WEBHOOK_URL_REFUSED" | "OAUTH_CLIENT_PUBLIC" | "PASSKEY_REJECTED" | "PASSKEY_EXISTS" | "INVALID_SIGN_IN_CODE";
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -5946,6 +6117,668 @@ export interface operations {
                     };
                 };
             };
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postAuthPasskeysRegisterOptions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Pass `options` to navigator.credentials.create(); send the result with `challengeId` to /register/verify */
+            200: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        challengeId: string;
+                        options: {
+                            rp: {
+                                id: string;
+                                name: string;
+                            };
+                            user: {
+                                id: string;
+                                name: string;
+                                displayName: string;
+                            };
+                            challenge: string;
+                            pubKeyCredParams: {
+                                /** @constant */
+                                type: "public-key";
+                                alg: number;
+                            }[];
+                            timeout: number;
+                            /** @constant */
+                            attestation: "none";
+                            authenticatorSelection: {
+                                /** @constant */
+                                residentKey: "required";
+                                requireResidentKey: boolean;
+                                /** @constant */
+                                userVerification: "required";
+                            };
+                            excludeCredentials: {
+                                id: string;
+                                /** @constant */
+                                type: "public-key";
+                                transports?: string[];
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["UnauthenticatedOrInvalidToken"];
+            /** @description BUSINESS_RULE: the account holds the maximum number of passkeys */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "BUSINESS_RULE";
+                        };
+                    };
+                };
+            };
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postAuthPasskeysRegisterVerify: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    challengeId: string;
+                    name?: string;
+                    credential: {
+                        id: string;
+                        rawId: string;
+                        /** @constant */
+                        type: "public-key";
+                        response: {
+                            clientDataJSON: string;
+                            attestationObject: string;
+                            transports?: string[];
+                        };
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The new passkey */
+            201: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        createdAt: string;
+                        lastUsedAt: string | null;
+                        deviceType: string;
+                        backedUp: boolean;
+                        transports: string[];
+                    };
+                };
+            };
+            /** @description PASSKEY_REJECTED: challenge spent, expired or not this ceremony, wrong origin or rpId, no user verification, unsupported key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR" | "PASSKEY_REJECTED";
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["UnauthenticatedOrInvalidToken"];
+            /** @description PASSKEY_EXISTS: this credential is registered already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "PASSKEY_EXISTS";
+                        };
+                    };
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postAuthPasskeysLoginOptions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Pass `options` to navigator.credentials.get(); send the result with `challengeId` to /login/verify */
+            200: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        challengeId: string;
+                        options: {
+                            challenge: string;
+                            rpId: string;
+                            timeout: number;
+                            /** @constant */
+                            userVerification: "required";
+                            allowCredentials: {
+                                id: string;
+                                /** @constant */
+                                type: "public-key";
+                                transports?: string[];
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postAuthPasskeysLoginVerify: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    challengeId: string;
+                    credential: {
+                        id: string;
+                        rawId: string;
+                        /** @constant */
+                        type: "public-key";
+                        response: {
+                            clientDataJSON: string;
+                            authenticatorData: string;
+                            signature: string;
+                            userHandle?: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description A token pair for a new session */
+            200: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: {
+                            id: string;
+                            email: string;
+                            fullName: string | null;
+                            emailVerified: boolean;
+                            roles: string[];
+                            createdAt: string;
+                            updatedAt: string;
+                            deletedAt?: string | null;
+                        };
+                        accessToken: string;
+                        refreshToken: string;
+                        /** @constant */
+                        tokenType: "Bearer";
+                        expiresIn: number;
+                        deviceToken?: string;
+                    };
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            /** @description PASSKEY_REJECTED, alike for an unknown credential, a bad signature, a spent challenge and a counter regression */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "PASSKEY_REJECTED";
+                        };
+                    };
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAuthPasskeys: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Passkeys, oldest first */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            id: string;
+                            name: string;
+                            createdAt: string;
+                            lastUsedAt: string | null;
+                            deviceType: string;
+                            backedUp: boolean;
+                            transports: string[];
+                        }[];
+                    };
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["UnauthenticatedOrInvalidToken"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteAuthPasskeysId: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["UnauthenticatedOrInvalidToken"];
+            /** @description No such passkey of the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    patchAuthPasskeysId: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The renamed passkey */
+            200: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        createdAt: string;
+                        lastUsedAt: string | null;
+                        deviceType: string;
+                        backedUp: boolean;
+                        transports: string[];
+                    };
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["UnauthenticatedOrInvalidToken"];
+            /** @description No such passkey of the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postAuthEmailOtp: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description If the account exists, a single-use 6-digit code valid 10 minutes is on its way; keep `flowId` to finish */
+            202: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        flowId: string;
+                        expiresIn: number;
+                        message: string;
+                    };
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postAuthEmailOtpVerify: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    flowId: string;
+                    code: string;
+                    mfaCode?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A token pair for a new session */
+            200: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: {
+                            id: string;
+                            email: string;
+                            fullName: string | null;
+                            emailVerified: boolean;
+                            roles: string[];
+                            createdAt: string;
+                            updatedAt: string;
+                            deletedAt?: string | null;
+                        };
+                        accessToken: string;
+                        refreshToken: string;
+                        /** @constant */
+                        tokenType: "Bearer";
+                        expiresIn: number;
+                        deviceToken?: string;
+                    };
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            /** @description INVALID_SIGN_IN_CODE: wrong, used or expired, another request’s, or 5 attempts already; MFA_REQUIRED / INVALID_MFA_CODE after a right code when two-factor is on */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INVALID_SIGN_IN_CODE" | "MFA_REQUIRED" | "INVALID_MFA_CODE";
+                        };
+                    };
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postAuthMagicLink: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description If the account exists, a single-use sign-in link valid 10 minutes is on its way; keep `flowId` to finish */
+            202: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        flowId: string;
+                        expiresIn: number;
+                        message: string;
+                    };
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postAuthMagicLinkVerify: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    flowId: string;
+                    token: string;
+                    mfaCode?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A token pair for a new session */
+            200: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: {
+                            id: string;
+                            email: string;
+                            fullName: string | null;
+                            emailVerified: boolean;
+                            roles: string[];
+                            createdAt: string;
+                            updatedAt: string;
+                            deletedAt?: string | null;
+                        };
+                        accessToken: string;
+                        refreshToken: string;
+                        /** @constant */
+                        tokenType: "Bearer";
+                        expiresIn: number;
+                        deviceToken?: string;
+                    };
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            /** @description INVALID_SIGN_IN_CODE: wrong, used or expired, another request’s, or 5 attempts already; MFA_REQUIRED / INVALID_MFA_CODE after a right code when two-factor is on */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INVALID_SIGN_IN_CODE" | "MFA_REQUIRED" | "INVALID_MFA_CODE";
+                        };
+                    };
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             426: components["responses"]["UpgradeRequired"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];

@@ -261,3 +261,67 @@ export const oauthSpentRefreshTokens = sqliteTable(
   },
   (t) => [uniqueIndex('oauth_spent_refresh_tokens_hash_uq').on(t.tokenHash), index('oauth_spent_refresh_tokens_family_idx').on(t.familyId)],
 );
+
+/**
+ * WebAuthn credentials (passkeys). The credential id and COSE public key are base64url; the
+ * signature counter only moves forward (a regression is refused as a cloned authenticator).
+ */
+export const passkeys = sqliteTable(
+  'passkeys',
+  {
+    ...baseColumns(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    credentialId: text().notNull(),
+    publicKey: text().notNull(),
+    counter: integer().notNull().default(0),
+    transports: text({ mode: 'json' }).$type<string[]>().notNull(),
+    name: text().notNull(),
+    /** singleDevice | multiDevice (synced), and whether it is backed up now. */
+    deviceType: text().notNull(),
+    backedUp: integer({ mode: 'boolean' }).notNull().default(false),
+    aaguid: text().notNull(),
+    lastUsedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('passkeys_credential_id_uq').on(t.credentialId), index('passkeys_user_idx').on(t.userId)],
+);
+
+/**
+ * One WebAuthn ceremony's challenge: single use (spent by a conditional UPDATE before the
+ * response is checked), 5 minutes, bound to its kind and, for registration, to the user.
+ */
+export const webauthnChallenges = sqliteTable(
+  'webauthn_challenges',
+  {
+    ...baseColumns(),
+    ceremony: text({ enum: ['register', 'login'] }).notNull(),
+    userId: integer().references(() => users.id, { onDelete: 'cascade' }),
+    challenge: text().notNull(),
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    usedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [index('webauthn_challenges_expires_at_idx').on(t.expiresAt)],
+);
+
+/**
+ * Passwordless email sign-in (6-digit code or magic link). `flowHash` is the SHA-256 of the
+ * opaque flow id returned to the client that asked; `secretHash` hashes the mailed secret
+ * together with the flow id, so a code only completes the flow it was sent for (and a leaked
+ * table cannot be brute-forced without the flow id). `userId` is null for an unknown email: the
+ * flow exists (same answer), nothing is mailed, it can never complete.
+ */
+export const passwordlessFlows = sqliteTable(
+  'passwordless_flows',
+  {
+    ...baseColumns(),
+    method: text({ enum: ['email_otp', 'magic_link'] }).notNull(),
+    flowHash: text().notNull(),
+    secretHash: text().notNull(),
+    userId: integer().references(() => users.id, { onDelete: 'cascade' }),
+    attempts: integer().notNull().default(0),
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    usedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('passwordless_flows_flow_hash_uq').on(t.flowHash), index('passwordless_flows_expires_at_idx').on(t.expiresAt)],
+);

@@ -268,3 +268,22 @@ export async function revokeOwnSession(db: Databases, userInternalId: number, se
   return res.length > 0;
 }
 
+
+/**
+ * Signs in a user who proved who they are without a password (passkey, email code, magic
+ * link): a new session and the same token pair as login, device token included.
+ * Null when the user is gone (deleted meanwhile).
+ */
+export async function openSessionFor(deps: AuthDeps, userInternalId: number, meta: ClientMeta): Promise<TokenPair | null> {
+  const row = await deps.db.auth
+    .select({ ...userColumns, id: users.id })
+    .from(users)
+    .where(and(eq(users.id, userInternalId), isNull(users.deletedAt)))
+    .get();
+  if (!row) return null;
+  const issued = await deviceTokenFor(deps, { id: row.publicId, email: row.email });
+  const session = await sessionInsert(deps, row.id, meta, issued.deviceId);
+  await session.stmt;
+  const user = toUserView(row, (await loadProfiles(deps.db, [row.publicId])).get(row.publicId) ?? null);
+  return { ...(await issueTokens(deps, user, session.publicId, session.token)), deviceToken: issued.token };
+}
