@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig(async () => {
   const root = import.meta.dirname;
-  const [auth, app, logs] = await Promise.all(['auth', 'app', 'logs'].map((db) => readD1Migrations(path.join(root, 'migrations', db))));
+  const [auth, app, logs, search] = await Promise.all(['auth', 'app', 'logs', 'search'].map((db) => readD1Migrations(path.join(root, 'migrations', db))));
   return {
     // Tests cover the optional Upstash backend, so their build includes it (see backend.ts).
     define: { __UPSTASH_BUILD__: 'true' },
@@ -12,20 +12,21 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
-          bindings: { TEST_MIGRATIONS: { auth, app, logs } },
+          bindings: { TEST_MIGRATIONS: { auth, app, logs, search } },
           // Lets tests call exports.default.queue() / .scheduled() directly.
           compatibilityFlags: ['service_binding_extra_handlers'],
           queueConsumers: {
             'app-ubr-audit': { maxBatchTimeout: 0.05 },
             'app-ubr-notifications': { maxBatchTimeout: 0.05, maxRetries: 8, deadLetterQueue: 'app-ubr-notifications-dlq' },
             'app-ubr-notifications-dlq': { maxBatchTimeout: 0.05 },
+            'app-ubr-webhooks': { maxBatchTimeout: 0.05 },
           },
         },
       }),
     ],
     test: {
       setupFiles: ['./test/setup/apply-migrations.ts', './test/setup/drain-background.ts'],
-      globalSetup: ['./test/setup/global-smtp.ts', './test/setup/global-redis.ts', './test/setup/global-pwned.ts', './test/setup/global-oidc.ts', './test/setup/global-github.ts'],
+      globalSetup: ['./test/setup/global-openapi.ts', './test/setup/global-smtp.ts', './test/setup/global-redis.ts', './test/setup/global-pwned.ts', './test/setup/global-webhooks.ts', './test/setup/global-oidc.ts', './test/setup/global-github.ts'],
       include: ['test/**/*.test.ts'],
       // Request log lines only for failing tests: CI output stays readable.
       silent: 'passed-only',

@@ -17,7 +17,7 @@ import { measureLimiter, measureLogin, measureStartup, runRows, smoke } from './
 import { installExitHandlers, runCleanups } from './lib/proc.mjs';
 import { attachProfiler } from './lib/profile.mjs';
 import { addRatios, evaluateTargets, hotPathBreakdown, markdown, summarizeRow, tableLines } from './lib/report.mjs';
-import { createFixture, defineRows, LIMITER_OFF_VARS, tokenPool } from './lib/rows.mjs';
+import { createFixture, defineRows, LIMITER_OFF_VARS, seedSearch, tokenPool } from './lib/rows.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TMP = path.join(ROOT, 'bench', '.tmp');
@@ -163,6 +163,7 @@ async function main() {
   const startup = await measureStartup(inst.urls, startupProbes, inst.readyMs);
   const fixture = await createFixture(inst.urls.app);
   const pool = tokenPool(inst.urls.app, fixture);
+  await seedSearch(inst.mf, fixture);
   const rows = selectRows(defineRows({ fixture, pool, conns: settings.connections }));
   await smoke(inst.urls, rows);
 

@@ -51,6 +51,11 @@ for (const env of [undefined, 'staging', 'production']) {
     console.error(`[${env ? `env.${env}` : 'top level'}] must serve ./public as assets, with run_worker_first covering /api/*`);
     failures += 1;
   }
+  // public/internal/ holds data only the Worker reads (ASSETS binding): never served to the public.
+  if (!assets?.run_worker_first?.includes?.('/internal/*')) {
+    console.error(`[${env ? `env.${env}` : 'top level'}] run_worker_first must cover /internal/* (public/internal/ is the Worker's data)`);
+    failures += 1;
+  }
 }
 const DOCS_UI = 'public/docs/scalar.standalone.js';
 const pin = /`@scalar\/api-reference` \*\*(\d+\.\d+\.\d+)\*\*.*sha256 `([0-9a-f]{64})`/.exec(existsSync('public/README.md') ? readFileSync('public/README.md', 'utf8') : '');

@@ -10,6 +10,7 @@ const { values } = parseArgs({ options: { env: { type: 'string' }, out: { type: 
 if (!values.env) throw new Error('--env is required (staging or production)');
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 mkdirSync(values.out, { recursive: true });
+// SEARCH_DB is derived (rebuilt by the indexers) and cannot be exported (FTS5): not backed up.
 for (const db of ['AUTH_DB', 'APP_DB', 'LOGS_DB']) {
   for (const args of [
     ['d1', 'time-travel', 'info', db],

@@ -27,7 +27,7 @@ function run(cmd, args, { quiet = false } = {}) {
 }
 
 run(process.execPath, ['scripts/ensure-dev-vars.mjs']);
-for (const db of ['AUTH_DB', 'APP_DB', 'LOGS_DB']) run('wrangler', ['d1', 'migrations', 'apply', db, '--local'], { quiet: true });
+for (const db of ['AUTH_DB', 'APP_DB', 'LOGS_DB', 'SEARCH_DB']) run('wrangler', ['d1', 'migrations', 'apply', db, '--local'], { quiet: true });
 console.log('Local D1 databases migrated.');
 run(process.execPath, ['scripts/seed-local.mjs']);
 

@@ -3,15 +3,13 @@
 // The password is hashed here with the same argon2id build and parameters as the Worker and
 // is never printed. Usage: npm run seed:local   (add -- --env staging --remote for a remote DB)
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { uuidv7 } from 'uuidv7';
 import { readDevVars } from './lib/dev-vars.mjs';
+import { hashPassword, sqlString } from './lib/password-hash.mjs';
 
-const require = createRequire(import.meta.url);
 const extra = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['--local'];
 const vars = { ...readDevVars(), ...process.env };
 const email = (vars.ADMIN_EMAIL ?? '').trim().toLowerCase();
@@ -25,16 +23,9 @@ if (password.length < 8 || password.length > 128) {
   process.exit(1);
 }
 
-const { default: setupWasm } = await import('argon2id/lib/setup.js');
-const dist = join(require.resolve('argon2id/package.json'), '..', 'dist');
-const load = (file) => async (imports) => WebAssembly.instantiate(readFileSync(join(dist, file)), imports);
-const argon2id = await setupWasm(load('simd.wasm'), load('no-simd.wasm'));
-const b64 = (buf) => Buffer.from(buf).toString('base64url');
-const salt = randomBytes(16);
-const tag = argon2id({ password: new TextEncoder().encode(password), salt, parallelism: 1, passes: 2, memorySize: 19456, tagLength: 32 });
-const hash = `$argon2id$v=19$m=19456,t=2,p=1$${b64(salt)}$${b64(tag)}`;
+const hash = await hashPassword(password);
 
-const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
+const q = sqlString;
 const now = Date.now();
 const userId = uuidv7();
 const dir = mkdtempSync(join(tmpdir(), 'seed-'));

@@ -1,8 +1,10 @@
 // End-to-end check of the developer's first hour, run by .ci/run: starts `npm run dev` for real
 // (on spare ports), then register → forgot password → the mail arrives in the dev inbox over
 // real SMTP → its code completes the reset → login with the new password; the inbox page renders
-// the mail; the banner names the API, docs and inbox. Exits non-zero on any failure; bounded.
+// the mail; the banner names the API, docs and inbox; `npm run seed:demo` beside the running
+// server gives users that sign in and show up in search. Exits non-zero on any failure; bounded.
 import { spawn } from 'node:child_process';
+import { readDevVars } from './lib/dev-vars.mjs';
 
 const PORT = process.env.SMOKE_PORT ?? '8797';
 const SMTP = process.env.SMOKE_SMTP_PORT ?? '1126';
@@ -73,9 +75,25 @@ try {
     const { data } = await (await fetch(`${inbox}/api/messages?to=${encodeURIComponent(email)}`)).json();
     return data.find((m) => /password was reset/i.test(m.subject));
   });
-  console.log(`smoke-dev: ok (reset mail and "${notice.subject}" caught in the dev inbox, new password works)`);
+  // Asynchronous: a blocked event loop would stop draining the dev server's output pipe.
+  const seeded = await new Promise((resolve) => {
+    const seed = spawn(process.execPath, ['scripts/seed-demo.mjs'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    seed.stderr.on('data', (c) => (stderr += c));
+    seed.on('close', (status) => resolve({ status, stderr }));
+  });
+  if (seeded.status !== 0) fail(`seed:demo failed: ${seeded.stderr}`);
+  const demo = await post('/auth/login', { email: 'grace@demo.example.com', password: 'demo password 2026' });
+  if (demo.status !== 200) fail(`a demo user cannot sign in: ${demo.status}`);
+  const vars = readDevVars();
+  const admin = await post('/auth/login', { email: vars.ADMIN_EMAIL, password: vars.ADMIN_PASSWORD });
+  if (admin.status !== 200) fail(`the seeded admin cannot sign in: ${admin.status}`);
+  const { accessToken } = await admin.json();
+  const found = await (await fetch(`${api}/search?q=grace%20hop`, { headers: { Authorization: `Bearer ${accessToken}` } })).json();
+  if (!found.data?.some((hit) => hit.title === 'Grace Hopper')) fail(`search does not find the demo user: ${JSON.stringify(found).slice(0, 300)}`);
+  console.log(`smoke-dev: ok (reset mail and "${notice.subject}" caught in the dev inbox, new password works, demo data signs in and is searchable)`);
   stop();
   process.exit(0);
 } catch (err) {
-  fail(err instanceof Error ? err.message : String(err));
+  fail(err instanceof Error ? `${err.message}${err.cause ? ` (${err.cause.message ?? err.cause})` : ''}\n${err.stack}` : String(err));
 }

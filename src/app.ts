@@ -18,8 +18,15 @@ import { notificationsRoutes } from './features/notifications/notifications.rout
 import { preferencesRoutes } from './features/notifications/preferences.routes';
 import { streamRoutes } from './features/notifications/stream.routes';
 import { rolesRoutes } from './features/roles/roles.routes';
+import { searchRoutes } from './features/search/search.routes';
 import { usersRoutes } from './features/users/users.routes';
 import { twilioRoutes } from './features/webhooks/twilio.routes';
+import { webhooksOutRoutes } from './features/webhooks-out/webhooks-out.routes';
+import { oauthApiRoutes } from './features/oauth/clients.routes';
+import { oauthDiscoveryRoutes } from './features/oauth/discovery.routes';
+import { oauthProtocolRoutes } from './features/oauth/oauth.routes';
+import { passkeysRoutes } from './features/passkeys/passkeys.routes';
+import { passwordlessRoutes } from './features/passwordless/passwordless.routes';
 import { allowedMethods } from './lib/allowed-methods';
 import { buildAuditEvent } from './lib/audit';
 import { getConfig } from './lib/config';
@@ -32,6 +39,8 @@ import { API_PREFIX, mountRoutes } from './lib/route';
 import { jsonBody } from './middleware/body';
 import { databases } from './middleware/databases';
 import { clientVersion } from './middleware/client-version';
+import { conditionalGet } from './middleware/conditional';
+import { d1Sessions } from './middleware/d1-sessions';
 import { requestLogger } from './middleware/logger';
 import { requestId } from './middleware/request-id';
 import { noStore, securityHeaders } from './middleware/security-headers';
@@ -74,12 +83,17 @@ const api = factory
   .route('/logs', logsRoutes)
   .route('/client-versions', clientVersionsRoutes)
   .route('/webhooks/twilio', twilioRoutes)
+  .route('/webhooks', webhooksOutRoutes)
   .route('/notifications', preferencesRoutes)
   .route('/notifications', streamRoutes)
   .route('/notifications', notificationsRoutes)
   .route('/devices', devicesRoutes)
+  .route('/search', searchRoutes)
   .route('/health', healthRoutes)
-  .route('/openapi.json', docsRoutes);
+  .route('/openapi.json', docsRoutes)
+  .route('/oauth', oauthApiRoutes)
+  .route('/auth/passkeys', passkeysRoutes)
+  .route('/auth', passwordlessRoutes);
 
 export const app = factory
   .createApp()
@@ -92,17 +106,21 @@ export const app = factory
     cors({
       origin: (origin, c) => (getConfig(c.env).corsOrigins.includes(origin) ? origin : null),
       allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      allowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Client-Platform', 'X-Client-Version'],
-      exposeHeaders: ['X-Request-Id', 'X-Client-Update', 'X-Client-Update-Url', ...RATE_LIMIT_HEADERS],
+      allowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Client-Platform', 'X-Client-Version', 'Idempotency-Key', 'If-None-Match', 'If-Match', 'X-D1-Bookmark'],
+      exposeHeaders: ['X-Request-Id', 'X-Client-Update', 'X-Client-Update-Url', ...RATE_LIMIT_HEADERS, 'ETag', 'Idempotent-Replayed', 'X-D1-Bookmark'],
       maxAge: 600,
     }),
   )
+  .use('/api/*', d1Sessions())
   .use('/api/*', noStore())
   .use('/api/*', jsonBody({ maxBytes: (c) => getConfig(c.env as CloudflareBindings).bodyLimitBytes, formPathPrefix: `${API_PREFIX}/webhooks/` }))
   .use('/api/*', clientVersion())
+  .use(conditionalGet())
   .route(API_PREFIX, api)
   .route('/.well-known', jwksRoutes)
-  .route('/docs', docsPage);
+  .route('/docs', docsPage)
+  .route('/.well-known', oauthDiscoveryRoutes)
+  .route('/oauth', oauthProtocolRoutes);
 
 // Every endpoint's full path comes from here (OpenAPI, 405 Allow lists, rate-limit keys).
 mountRoutes(app.routes);

@@ -132,6 +132,9 @@ export function defineRows({ fixture, pool, conns }) {
     { id: 'health', label: 'GET /api/v1/health', worker: 'app', path: `${API}/health`, expectStatus: 200, conns },
     { id: 'me', label: 'GET /api/v1/users/me (hot path, limiter on)', worker: 'app', path: `${API}/users/me`, headers: bearer, expectStatus: 200, conns },
     { id: 'me-nolimit', label: 'GET /api/v1/users/me, limiter off', worker: 'app-nolimit', path: `${API}/users/me`, headers: bearer, expectStatus: 200, conns },
+    // `*` matches any current representation: the handler runs, the body is hashed, nothing is sent.
+    { id: 'me-304', label: 'GET /api/v1/users/me → 304 (If-None-Match)', worker: 'app', path: `${API}/users/me`, headers: { ...bearer, 'If-None-Match': '*' }, expectStatus: 304, conns },
+    { id: 'client-versions', label: 'GET /api/v1/client-versions (public, edge cache)', worker: 'app', path: `${API}/client-versions`, expectStatus: 200, conns },
     { id: 'auth-tier', label: 'POST /auth/register → 400 (auth-tier limiter on)', worker: 'app', ...cheapAuth },
     { id: 'auth-tier-nolimit', label: 'POST /auth/register → 400, limiter off', worker: 'app-nolimit', ...cheapAuth },
     {
@@ -180,7 +183,61 @@ export function defineRows({ fixture, pool, conns }) {
         },
       ],
     },
+    {
+      id: 'search',
+      label: `GET /api/v1/search over ${SEARCH_USERS / 1000}k users, limiter off`,
+      worker: 'app-nolimit',
+      path: `${API}/search?q=ali`,
+      headers: bearer,
+      expectStatus: 200,
+      conns,
+      requests: () => {
+        let i = 0;
+        return [
+          {
+            method: 'GET',
+            path: `${API}/search?q=ali`,
+            setupRequest: (req) => ({ ...req, path: `${API}/search?type=users&limit=20&q=${encodeURIComponent(SEARCH_QUERIES[i++ % SEARCH_QUERIES.length])}`, headers: bearer }),
+          },
+        ];
+      },
+    },
   ];
+}
+
+/** Users in the search row's index (issue 18: "search latency on 10k users"). */
+export const SEARCH_USERS = 10_000;
+const FIRST = ['Alice', 'Aline', 'Bruno', 'Carla', 'Chen', 'Dmitri', 'Elena', 'Farah', 'Gustav', 'Hana', 'Ingrid', 'Jamal', 'Kenji', 'Lena', 'Marta', 'Nadia', 'Omar', 'Priya', 'Quentin', 'Rosa'];
+const LAST = ['Zephyr', 'Almeida', 'Brandt', 'Costa', 'Dubois', 'Eriksen', 'Fischer', 'Garcia', 'Haddad', 'Ivanova', 'Jensen', 'Kowalski', 'Larsen', 'Moreau', 'Nakamura', 'Okafor', 'Petrov', 'Rossi', 'Silva', 'Tanaka', 'Umar', 'Vogel', 'Weber', 'Yilmaz', 'Zhang'];
+/** What the search row asks: one-word and two-word prefixes, from very common to rare. */
+export const SEARCH_QUERIES = ['ali', 'ali zeph', 'marta', 'ken tan', 'gus', 'rosa silva', 'el', 'nakamura', 'pri ok', 'user42'];
+
+/**
+ * Fills SEARCH_DB with SEARCH_USERS indexed users (the rows the users indexer writes, written
+ * directly: registering 10k users through the API would take minutes of argon2id) and makes the
+ * bench user an admin (users:read) in AUTH_DB, so GET /search answers it. Idempotent per run.
+ */
+export async function seedSearch(mf, fixture) {
+  const search = await mf.getD1Database('SEARCH_DB', 'app');
+  const auth = await mf.getD1Database('AUTH_DB', 'app');
+  const now = Date.now();
+  await auth
+    .prepare("INSERT OR IGNORE INTO user_roles (public_id, created_at, updated_at, user_id, role_id) SELECT ?1, ?2, ?2, u.id, r.id FROM users u, roles r WHERE u.public_id = ?3 AND r.name = 'admin'")
+    .bind(randomUUID(), now, fixture.userId)
+    .run();
+  // One exec per chunk (literal SQL of generated, quote-free values): bound batches of this
+  // size do not pass miniflare's Node proxy.
+  const CHUNK = 500;
+  for (let start = 0; start < SEARCH_USERS; start += CHUNK) {
+    const statements = [];
+    for (let i = start; i < Math.min(start + CHUNK, SEARCH_USERS); i++) {
+      const ref = `bench-user-${i}`;
+      const title = `${FIRST[i % FIRST.length]} ${LAST[Math.floor(i / FIRST.length) % LAST.length]}`;
+      statements.push(`INSERT OR IGNORE INTO search_refs (type, ref_id, updated_at) VALUES ('users', '${ref}', ${now});`);
+      statements.push(`INSERT INTO search_index (rowid, type, ref_id, title, body) SELECT id, type, ref_id, '${title}', 'user${i}@example.com' FROM search_refs WHERE type = 'users' AND ref_id = '${ref}';`);
+    }
+    await search.exec(statements.join('\n'));
+  }
 }
 
 /** The autocannon request sequence of a row (undefined: one fixed request). */

@@ -4,12 +4,15 @@ import { log } from '../lib/log';
 import { cleanupAuditLogs } from './audit-logs.job';
 import { purgeDeletedUsers } from './deleted-users.job';
 import { cleanupStaleDevices } from './devices.job';
+import { cleanupIdempotencyKeys } from './idempotency-keys.job';
 import type { Job, JobResult } from './job';
 import { cleanupNotifications, failStaleNotifications } from './notifications.job';
 import { cleanupOneTimeTokens } from './one-time-tokens.job';
 import { cleanupOrphanProfiles } from './orphan-profiles.job';
 import { cleanupSessions } from './sessions.job';
 import { cleanupTwilioInbound } from './twilio-inbound.job';
+import { cleanupWebhookDeliveries } from './webhooks.job';
+import { cleanupOAuth } from './oauth.job';
 
 /** Every job, by the name it logs under. Each is bounded per run, idempotent and safe with traffic. */
 export const JOBS = {
@@ -22,11 +25,14 @@ export const JOBS = {
   notifications: cleanupNotifications,
   staleDevices: cleanupStaleDevices,
   twilioInbound: cleanupTwilioInbound,
+  idempotencyKeys: cleanupIdempotencyKeys,
+  webhookDeliveries: cleanupWebhookDeliveries,
+  oauth: cleanupOAuth,
 } satisfies Record<string, Job>;
 export type JobName = keyof typeof JOBS;
 
-const FREQUENT: JobName[] = ['sessions', 'oneTimeTokens', 'staleNotifications'];
-const DAILY: JobName[] = ['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices', 'twilioInbound'];
+const FREQUENT: JobName[] = ['sessions', 'oneTimeTokens', 'staleNotifications', 'idempotencyKeys'];
+const DAILY: JobName[] = ['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices', 'twilioInbound', 'webhookDeliveries', 'oauth'];
 
 /**
  * Which jobs a trigger runs (crons in wrangler.toml): the 5-minute trigger keeps short-lived

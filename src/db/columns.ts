@@ -1,5 +1,5 @@
 import { integer, text } from 'drizzle-orm/sqlite-core';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../lib/uuid';
 
 /**
  * The base columns every table carries (SPEC "Data stores"): an internal integer key that

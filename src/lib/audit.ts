@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from './uuid';
 import type { AuditEvent } from '../queues/audit-message';
 import type { AppEnv } from './factory';
 import { log } from './log';

@@ -18,6 +18,8 @@ export interface AppConfig {
     anonymous: RateLimitRule;
     standard: RateLimitRule;
     expensive: RateLimitRule;
+    /** GET /search, per user. */
+    search: RateLimitRule;
     /** Registrations per IP, successes included. */
     registration: RateLimitRule;
     /** Verification-mail resends per account. */
@@ -34,6 +36,8 @@ export interface AppConfig {
   retention: { deletedUsersDays: number; logsDays: number; notificationsDays: number };
   /** API_DOCS: who gets /docs and /api/v1/openapi.json (see src/features/docs/docs.routes.ts). */
   apiDocs: ApiDocsMode;
+  /** Outbound webhooks: an endpoint failing continuously this long is paused; attempt logs kept this many days. */
+  webhooks: { breakerMs: number; retentionDays: number };
 }
 
 export type ApiDocsMode = 'public' | 'admin' | 'off';
@@ -93,6 +97,7 @@ export function getConfig(env: Partial<CloudflareBindings>): AppConfig {
       anonymous: parseRule(env.RATE_LIMIT_ANONYMOUS, { limit: 100, windowSeconds: 3600 }),
       standard: parseRule(env.RATE_LIMIT_STANDARD, { limit: 1000, windowSeconds: 3600 }),
       expensive: parseRule(env.RATE_LIMIT_EXPENSIVE, { limit: 10, windowSeconds: 3600 }),
+      search: parseRule(env.RATE_LIMIT_SEARCH, { limit: 100, windowSeconds: 60 }),
       registration: parseRule(env.RATE_LIMIT_REGISTRATION, { limit: 10, windowSeconds: 3600 }),
       verifyResend: parseRule(env.RATE_LIMIT_VERIFY_RESEND, { limit: 3, windowSeconds: 3600 }),
       authFailures: parseRule(env.RATE_LIMIT_AUTH_FAILURES, { limit: 20, windowSeconds: 60 }),
@@ -108,6 +113,11 @@ export function getConfig(env: Partial<CloudflareBindings>): AppConfig {
       notificationsDays: int(env.RETENTION_NOTIFICATIONS_DAYS, 30),
     },
     apiDocs: apiDocsMode(env.API_DOCS, env.APP_ENV),
+    webhooks: {
+      // Hours, fractions allowed (tests use a few seconds); default 6.
+      breakerMs: Math.round((Number.parseFloat(env.WEBHOOK_BREAKER_HOURS ?? '') > 0 ? Number.parseFloat(env.WEBHOOK_BREAKER_HOURS ?? '') : 6) * 3_600_000),
+      retentionDays: int(env.RETENTION_WEBHOOK_DAYS, 30),
+    },
   };
   cache.set(env, config);
   return config;

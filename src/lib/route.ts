@@ -21,7 +21,7 @@ export type Access =
  * - registration: auth, but the IP dimension has its own rule and counts successes too.
  * - resend: auth per IP, plus a per-account rule for messages sent to the caller.
  */
-export type RateTier = 'auth' | 'registration' | 'resend' | 'anonymous' | 'standard' | 'expensive' | 'none';
+export type RateTier = 'auth' | 'registration' | 'resend' | 'anonymous' | 'standard' | 'expensive' | 'search' | 'none';
 
 export interface ResponseSpec {
   description: string;
@@ -54,6 +54,18 @@ export interface RouteSpec {
   refundOnSuccess?: boolean;
   /** Auth tier: a valid `deviceToken` in the body for this account counts on that device's budget. */
   deviceBudget?: boolean;
+  /**
+   * Honours an `Idempotency-Key` header (POSTs that create or send): the same key and body within
+   * 24 h replay the first response; another body → 422, still running → 409. See
+   * src/middleware/idempotency.ts; OpenAPI documents the header and the codes.
+   */
+  idempotent?: boolean;
+  /**
+   * Honours `If-Match` (PUT/PATCH/DELETE of a resource that has a conditional GET): the handler
+   * calls `assertIfMatch` (src/lib/etag.ts) with the current representation; a stale tag → 412.
+   * OpenAPI documents the header and the code.
+   */
+  ifMatch?: boolean;
   request?: {
     body?: z.ZodMiniType;
     /** A narrower body for callers who pass as the owner (`ownerParam`) without the permission. */
@@ -137,4 +149,12 @@ export function apiPath(spec: RouteSpec): string {
 /** Outside /api/v1 (JWKS, the docs page): no client-version gate, no JSON body stack. */
 export function isApiRoute(spec: RouteSpec): boolean {
   return fullPath(spec).startsWith(`${API_PREFIX}/`);
+}
+
+/**
+ * A GET with a JSON 200 answers 304 to a matching `If-None-Match` (src/middleware/conditional.ts):
+ * derived here, once, for OpenAPI and the response-contract check, instead of in every spec.
+ */
+export function answersNotModified(spec: RouteSpec): boolean {
+  return spec.method === 'get' && spec.responses[200]?.schema !== undefined;
 }

@@ -7,6 +7,7 @@ import { bindEndpoint, type RouteSpec } from '../lib/route';
 import { issuesToDetails } from '../lib/validation';
 import type { AuthContext } from './auth';
 import { guard } from './guard';
+import { idempotent } from './idempotency';
 
 type Schema = z.ZodMiniType;
 type RequestOf<S> = S extends { request: infer R } ? R : object;
@@ -42,7 +43,8 @@ async function check(schema: Schema, value: unknown): Promise<unknown> {
  * context is typed from the spec: `c.req.valid('json' | 'query' | 'param')` and, on protected
  * routes, a non-optional `c.var.auth`.
  * With `ownerBody`, a caller who passes the guard as the owner (without the route's permission)
- * is held to that narrower body.
+ * is held to that narrower body. With `idempotent: true`, an `Idempotency-Key` header is then
+ * honoured around the handler (see idempotency.ts).
  * @example router.post(spec.path, endpoint(spec), (c) => c.json(c.req.valid('json'), 201))
  */
 export function endpoint<const S extends RouteSpec>(spec: S): MiddlewareHandler<EndpointEnv<S>, S['path'], EndpointInput<S>> {
@@ -70,7 +72,15 @@ export function endpoint<const S extends RouteSpec>(spec: S): MiddlewareHandler<
         c.res = refusal(c, err);
         return;
       }
-      await next();
+      if (!spec.idempotent) return next();
+      try {
+        await idempotent(c, next);
+      } catch (err) {
+        // 409 / 422 / a malformed key: rendered here too, for the limiter around this.
+        if (!(err instanceof AppError)) throw err;
+        c.error = err;
+        c.res = refusal(c, err);
+      }
     });
   bindEndpoint(handler, spec);
   return handler as unknown as MiddlewareHandler<EndpointEnv<S>, S['path'], EndpointInput<S>>;

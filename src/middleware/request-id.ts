@@ -1,5 +1,5 @@
 import { createMiddleware } from 'hono/factory';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../lib/uuid';
 
 export interface RequestIdVariables {
   requestId: string;

@@ -1,6 +1,8 @@
 import * as z from 'zod/mini';
 import { createDatabases } from '../db/client';
 import { auditLogs } from '../db/schema/logs';
+import { reindexAfter } from '../features/search/search.service';
+import { fanOut } from '../features/webhooks-out/webhooks-out.delivery';
 import { log } from '../lib/log';
 import { AuditEvent } from './audit-message';
 
@@ -48,10 +50,20 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Cloud
   }
   try {
     await db.batch(statements as [(typeof statements)[number], ...typeof statements]);
+    // Webhooks fan out only from recorded events; a failure retries the batch (both steps are idempotent).
+    await fanOut({ db: createDatabases(env), env }, valid.map((v) => v.event));
     for (const { msg } of valid) msg.ack();
   } catch (err) {
-    log('error', 'audit batch insert failed; retrying', { count: valid.length, error: String(err) });
+    log('error', 'audit batch insert or webhook fan-out failed; retrying', { count: valid.length, error: String(err) });
     for (const { msg } of valid) msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+    return;
+  }
+  // Projections of the stored events. The search index is rebuilt from the system of record,
+  // so it is idempotent and order-free; a failure is logged and repaired by the next change.
+  try {
+    await reindexAfter(env, valid.map((v) => v.event));
+  } catch (err) {
+    log('error', 'search reindex failed', { count: valid.length, error: String(err) });
   }
 }
 

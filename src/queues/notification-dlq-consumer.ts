@@ -1,4 +1,4 @@
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../lib/uuid';
 import * as z from 'zod/mini';
 import { createDatabases } from '../db/client';
 import type { Fetcher } from '../features/notifications/channels/types';

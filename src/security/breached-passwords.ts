@@ -57,8 +57,8 @@ export async function isBreachedPassword(env: { PWNED_PASSWORDS_URL?: string }, 
  * A new password's refusal reason, or null: the local policy first (length, common list, the
  * account's own email), then the breached-password range check when configured.
  */
-export async function newPasswordRefusal(env: object, password: string, email: string, policy: (p: string, e: string) => string | null): Promise<string | null> {
-  const local = policy(password, email);
+export async function newPasswordRefusal(env: object, password: string, email: string, policy: (p: string, e: string) => Promise<string | null>): Promise<string | null> {
+  const local = await policy(password, email);
   if (local) return local;
   return (await isBreachedPassword(env as { PWNED_PASSWORDS_URL?: string }, password)) ? 'This password has appeared in a data breach; choose another' : null;
 }

@@ -3,7 +3,28 @@
 // shares a hash slot with a listed one (≈ 1 in 10,000) is refused as too common: harmless.
 // How the set is built: scripts/build-common-passwords.mjs. The k-anonymity check against a
 // breached-password API is in ./breached-passwords.ts.
-import { COMMON_PASSWORD_SET } from './common-passwords.data';
+//
+// The set is data, not code: it is a static asset (public/internal/, served to the Worker's ASSETS
+// binding only) read once per isolate, on the first password being set, and checked against the
+// SHA-256 the build wrote next to this file. A missing, stale or altered asset fails closed and
+// loudly: the check throws (the request is a 500, logged), it never answers "not common".
+import { env } from 'cloudflare:workers';
+import { COMMON_PASSWORD_ASSET } from './common-passwords.data';
+
+interface CodedSet {
+  count: number;
+  range: number;
+  riceBits: number;
+  bucketWidth: number;
+  /** Bit offset of each bucket in `data`, and the end. */
+  offsets: number[];
+  data: string;
+}
+
+/** Anything with the ASSETS binding's `fetch` (tests pass a stand-in). */
+export interface AssetFetcher {
+  fetch(input: string): Promise<Response>;
+}
 
 const encoder = new TextEncoder();
 
@@ -32,9 +53,36 @@ function bitAt(data: string, position: number): number {
   return (sextet >>> (5 - (position % 6))) & 1;
 }
 
-/** Case-insensitive: `Password123` counts as `password123`. Decodes one bucket, ~160 entries. */
-export function isCommonPassword(password: string): boolean {
-  const { range, riceBits, bucketWidth, offsets, data } = COMMON_PASSWORD_SET;
+const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
+
+async function fetchSet(assets: AssetFetcher): Promise<CodedSet> {
+  const res = await assets.fetch(`https://assets.invalid${COMMON_PASSWORD_ASSET.path}`);
+  if (!res.ok) throw new Error(`common-password set unavailable: asset ${COMMON_PASSWORD_ASSET.path} answered ${res.status}`);
+  const bytes = await res.arrayBuffer();
+  if (hex(await crypto.subtle.digest('SHA-256', bytes)) !== COMMON_PASSWORD_ASSET.sha256) {
+    throw new Error(`common-password set unavailable: asset ${COMMON_PASSWORD_ASSET.path} does not match its SHA-256 (stale build?)`);
+  }
+  const set = JSON.parse(new TextDecoder().decode(bytes)) as CodedSet;
+  if (set.count !== COMMON_PASSWORD_ASSET.count || set.offsets.length !== 65) throw new Error('common-password set unavailable: unexpected shape');
+  return set;
+}
+
+/** One load per isolate and fetcher; a failed load is not remembered, so the next request retries. */
+const loaded = new WeakMap<AssetFetcher, Promise<CodedSet>>();
+
+export function loadCommonPasswordSet(assets: AssetFetcher = env.ASSETS): Promise<CodedSet> {
+  let set = loaded.get(assets);
+  if (!set) {
+    set = fetchSet(assets);
+    loaded.set(assets, set);
+    set.catch(() => loaded.delete(assets)); // the caller sees the rejection itself
+  }
+  return set;
+}
+
+/** Case-insensitive: `Password123` counts as `password123`. Decodes one bucket, ~160 entries. Throws when the set cannot be read. */
+export async function isCommonPassword(password: string, assets?: AssetFetcher): Promise<boolean> {
+  const { range, riceBits, bucketWidth, offsets, data } = await loadCommonPasswordSet(assets);
   const target = Math.floor((hash32(password.toLowerCase()) / 4294967296) * range);
   const bucket = Math.floor(target / bucketWidth);
   let position = offsets[bucket] ?? 0;

@@ -1,5 +1,5 @@
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../lib/uuid';
 import { base64url, sha256Hex } from '../lib/crypto';
 
 /**

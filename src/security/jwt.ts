@@ -1,5 +1,5 @@
 import { errors as joseErrors, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTHeaderParameters } from 'jose';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../lib/uuid';
 
 /** Access tokens: EdDSA (Ed25519) only; `alg` is pinned and `typ` checked (RFC 9068). */
 export const ACCESS_TOKEN_ALG = 'EdDSA';
@@ -135,4 +135,23 @@ export async function verifyAccessToken(ring: KeyRing, opts: TokenOptions, token
     }
     throw err;
   }
+}
+
+/**
+ * Signs a JWT with the ring's current key (the keys of the access tokens, published at
+ * /.well-known/jwks.json): OAuth access tokens (`typ: at+jwt`, another audience, so the session
+ * guard refuses them) and OpenID Connect id_tokens (`typ: JWT`).
+ */
+export async function signWithRing(ring: KeyRing, typ: string, claims: Record<string, unknown>, opts: TokenOptions & { subject: string; ttlSeconds: number; issuedAt?: number }): Promise<string> {
+  const now = opts.issuedAt ?? Math.floor(Date.now() / 1000);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, typ, kid: ring.signing.kid })
+    .setIssuer(opts.issuer)
+    .setAudience(opts.audience)
+    .setSubject(opts.subject)
+    .setJti(uuidv7())
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(now + opts.ttlSeconds)
+    .sign(ring.signing.key);
 }

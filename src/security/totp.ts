@@ -1,6 +1,4 @@
-import { decodeBase32IgnorePadding, encodeBase32NoPadding } from '@oslojs/encoding';
-import { createTOTPKeyURI, verifyHOTP } from '@oslojs/otp';
-import { base64url, fromBase64url, randomBytes, sha256Hex } from '../lib/crypto';
+import { base64url, fromBase64url, randomBytes, sha256Hex, timingSafeEqualBytes } from '../lib/crypto';
 
 /** RFC 6238 defaults every authenticator app understands: SHA-1, 6 digits, 30 s steps. */
 export const TOTP_PERIOD_SECONDS = 30;
@@ -12,24 +10,56 @@ export function newTotpSecret(): Uint8Array {
   return randomBytes(20);
 }
 
-export function totpUri(issuer: string, account: string, secret: Uint8Array): string {
-  return createTOTPKeyURI(issuer, account, secret, TOTP_PERIOD_SECONDS, TOTP_DIGITS);
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** RFC 4648 base32, upper case, no padding: the secret as authenticator apps take it. */
+export function toBase32(bytes: Uint8Array): string {
+  let out = '';
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = (buffer << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += BASE32[(buffer >>> bits) & 31];
+    }
+  }
+  if (bits > 0) out += BASE32[(buffer << (5 - bits)) & 31];
+  return out;
 }
 
-export const toBase32 = (secret: Uint8Array) => encodeBase32NoPadding(secret);
-export const fromBase32 = (text: string) => decodeBase32IgnorePadding(text);
+/** The otpauth:// URI of Google Authenticator's Key Uri Format (SHA-1, 6 digits, 30 s). */
+export function totpUri(issuer: string, account: string, secret: Uint8Array): string {
+  const params = new URLSearchParams({ issuer, algorithm: 'SHA1', secret: toBase32(secret), period: String(TOTP_PERIOD_SECONDS), digits: String(TOTP_DIGITS) });
+  return `otpauth://totp/${encodeURIComponent(issuer)}:${encodeURIComponent(account)}?${params.toString()}`;
+}
+
+/** RFC 4226 HOTP with HMAC-SHA1 (WebCrypto): the code of one time step. */
+async function hotp(key: CryptoKey, step: number): Promise<string> {
+  const counter = new Uint8Array(8);
+  new DataView(counter.buffer).setBigUint64(0, BigInt(step));
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, counter));
+  const offset = (mac[19] ?? 0) & 0x0f;
+  const number = new DataView(mac.buffer).getUint32(offset) & 0x7fffffff;
+  return String(number % 10 ** TOTP_DIGITS).padStart(TOTP_DIGITS, '0');
+}
 
 /**
  * The time step a code belongs to, or null. The caller stores the step and only accepts a later
  * one next time, so a code is never accepted twice (replay within its 30 s window).
  */
-export function matchTotp(secret: Uint8Array, code: string, now = Date.now()): number | null {
+export async function matchTotp(secret: Uint8Array, code: string, now = Date.now()): Promise<number | null> {
   if (!/^\d{6}$/.test(code)) return null;
+  const key = await crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-1' }, false, ['sign']);
+  const given = new TextEncoder().encode(code);
   const current = Math.floor(now / 1000 / TOTP_PERIOD_SECONDS);
+  let matched: number | null = null;
+  // Every step of the window is computed and compared in constant time, whichever matches.
   for (let step = current - DRIFT_STEPS; step <= current + DRIFT_STEPS; step++) {
-    if (verifyHOTP(secret, BigInt(step), TOTP_DIGITS, code)) return step;
+    if (timingSafeEqualBytes(new TextEncoder().encode(await hotp(key, step)), given) && matched === null) matched = step;
   }
-  return null;
+  return matched;
 }
 
 const aesKeys = new Map<string, Promise<CryptoKey>>();

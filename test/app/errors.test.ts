@@ -27,7 +27,7 @@ async function expectEnvelope(res: Response, status: number, code: string): Prom
 }
 
 describe('404 envelope', () => {
-  it.each(['/api/v1/nope', '/api/v1/users/me/extra', '/api/v2/users/me', '/', '/.well-known/openid-configuration', '/api/v1/roles/x/y'])(
+  it.each(['/api/v1/nope', '/api/v1/users/me/extra', '/api/v2/users/me', '/', '/.well-known/webfinger', '/api/v1/roles/x/y'])(
     'answers GET %s with a 404 envelope',
     async (path) => {
       const body = await expectEnvelope(await exports.default.fetch(`${BASE}${path}`), 404, 'NOT_FOUND');

@@ -13,7 +13,7 @@ describe('GET /.well-known/jwks.json', () => {
     const res = await exports.default.fetch(`${BASE}/.well-known/jwks.json`);
     expect(res.status).toBe(200);
     expect(res.headers.get('Content-Type')).toMatch(/^application\/json/);
-    expect(res.headers.get('Cache-Control')).toBe('public, max-age=300');
+    expect(res.headers.get('Cache-Control')).toBe('public, max-age=300, stale-while-revalidate=3600');
     const { keys } = await json<Jwks>(res);
     const secret = workerJwks();
     expect(keys).toHaveLength(secret.length);

@@ -17,19 +17,25 @@ function downDb(message: string): D1Database {
   };
   const stmt: Record<string, unknown> = { first: fail, all: fail, run: fail, raw: fail };
   stmt.bind = () => stmt;
-  return { prepare: () => stmt, batch: fail, exec: fail, dump: fail } as unknown as D1Database;
+  const db: Record<string, unknown> = { prepare: () => stmt, batch: fail, exec: fail, dump: fail, getBookmark: () => null };
+  // /api requests read through a D1 session (read replication): the session is as down as the database.
+  db.withSession = () => db;
+  return db as unknown as D1Database;
 }
 
 /** The real AUTH_DB, except that `batch` fails before anything is written. */
 function batchFailingDb(message: string): D1Database {
   const real = env.AUTH_DB;
-  return {
+  const db: Record<string, unknown> = {
     prepare: (query: string) => real.prepare(query),
     exec: (query: string) => real.exec(query),
     batch: async () => {
       throw new Error(message);
     },
-  } as unknown as D1Database;
+    getBookmark: () => null,
+  };
+  db.withSession = () => db;
+  return db as unknown as D1Database;
 }
 
 async function expectEnvelope(res: Response, status: number, code: string): Promise<Envelope> {

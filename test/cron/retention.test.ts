@@ -138,9 +138,31 @@ describe('cron: retention and repair jobs', () => {
     expect(await left(young)).toBe(1);
   });
 
+  it('deletes webhook attempts and settled deliveries past RETENTION_WEBHOOK_DAYS, never pending ones', async () => {
+    const now = Date.now();
+    const old = now - 31 * 86_400_000;
+    const ids = { settled: crypto.randomUUID(), pending: crypto.randomUUID(), young: crypto.randomUUID() };
+    const insert = (id: string, status: string, at: number) =>
+      env.APP_DB.prepare("INSERT INTO webhook_deliveries (public_id, created_at, updated_at, endpoint_public_id, event_id, event_type, payload, status) VALUES (?1, ?2, ?2, ?3, ?1, 'user.created', '{}', ?4)")
+        .bind(id, at, crypto.randomUUID(), status)
+        .run();
+    await insert(ids.settled, 'delivered', old);
+    await insert(ids.pending, 'pending', old);
+    await insert(ids.young, 'failed', now);
+    for (const [id, at] of [[ids.settled, old], [ids.young, now]] as const) {
+      await env.APP_DB.prepare('INSERT INTO webhook_attempts (public_id, created_at, updated_at, delivery_public_id, ok, duration_ms) VALUES (?1, ?2, ?2, ?3, 1, 5)').bind(crypto.randomUUID(), at, id).run();
+    }
+    const { webhookDeliveries } = await runAt(DAILY, now);
+    expect(webhookDeliveries!.affected).toBeGreaterThanOrEqual(1);
+    const deliveries = (id: string) => count(env.APP_DB, 'SELECT count(*) AS n FROM webhook_deliveries WHERE public_id = ?1', id);
+    const attempts = (id: string) => count(env.APP_DB, 'SELECT count(*) AS n FROM webhook_attempts WHERE delivery_public_id = ?1', id);
+    expect([await deliveries(ids.settled), await deliveries(ids.pending), await deliveries(ids.young)]).toEqual([0, 1, 1]);
+    expect([await attempts(ids.settled), await attempts(ids.young)]).toEqual([0, 1]);
+  });
+
   it('maps each trigger to its jobs', () => {
-    expect(jobsFor('*/5 * * * *')).toEqual(['sessions', 'oneTimeTokens', 'staleNotifications']);
-    expect(jobsFor(DAILY)).toEqual(['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices', 'twilioInbound']);
-    expect(jobsFor('*/15 * * * *')).toHaveLength(9);
+    expect(jobsFor('*/5 * * * *')).toEqual(['sessions', 'oneTimeTokens', 'staleNotifications', 'idempotencyKeys']);
+    expect(jobsFor(DAILY)).toEqual(['deletedUsers', 'orphanProfiles', 'auditLogs', 'notifications', 'staleDevices', 'twilioInbound', 'webhookDeliveries', 'oauth']);
+    expect(jobsFor('*/15 * * * *')).toHaveLength(12);
   });
 });

@@ -57,7 +57,7 @@ async function authUserTables(): Promise<string[]> {
  * One row in `table` for the user, whatever the table: required columns get a unique
  * placeholder, the user column the user's id, other foreign keys a row of theirs (or any row).
  */
-async function seedRow(db: D1Database, table: string, user: { id: number; publicId: string }): Promise<number> {
+async function seedRow(db: D1Database, table: string, user: { id: number; publicId: string }, seeded = new Map<string, number>()): Promise<number> {
   const fks = await foreignKeysOf(db, table);
   const names: string[] = [];
   const values: unknown[] = [];
@@ -67,11 +67,13 @@ async function seedRow(db: D1Database, table: string, user: { id: number; public
     let value: unknown;
     if (c.name === 'user_public_id') value = user.publicId;
     else if (c.name === 'user_id') value = user.id;
+    else if (fk && fk.to === 'id' && seeded.has(fk.table)) value = seeded.get(fk.table);
     else if (fk) {
       const owned = (await columnsOf(db, fk.table)).some((x) => x.name === 'user_id');
       const ref = await db.prepare(`SELECT ${fk.to} AS v FROM ${fk.table} ${owned ? 'WHERE user_id = ?1' : ''} LIMIT 1`).bind(...(owned ? [user.id] : [])).first<{ v: unknown }>();
-      if (!ref) throw new Error(`seed ${fk.table} before ${table}`);
-      value = ref.v;
+      if (!ref && owned) throw new Error(`seed ${fk.table} before ${table}`);
+      // A parent nobody owns (an OAuth client a grant points at): made on the spot.
+      value = ref ? ref.v : await seedRow(db, fk.table, user, seeded);
     } else if (c.notnull && c.dflt_value === null) value = c.type.toUpperCase() === 'INTEGER' ? Date.now() : crypto.randomUUID();
     else continue;
     names.push(c.name);
@@ -81,6 +83,7 @@ async function seedRow(db: D1Database, table: string, user: { id: number; public
     .prepare(`INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map((_, i) => `?${i + 1}`).join(', ')}) RETURNING id`)
     .bind(...values)
     .first<{ id: number }>();
+  seeded.set(table, row!.id);
   return row!.id;
 }
 
@@ -90,11 +93,13 @@ async function seedEverywhere(user: { id: number; publicId: string }): Promise<{
   for (const table of await userOwnedTables(env.APP_DB)) rows.push({ db: env.APP_DB, table, id: await seedRow(env.APP_DB, table, user) });
   // Parents first: a table whose foreign key points at a table not seeded yet waits a turn.
   const pending = await authUserTables();
+  // The user's own parent rows (a family of the user's grant), not any row of the table.
+  const seeded = new Map<string, number>();
   while (pending.length > 0) {
     const table = pending.shift()!;
     const parents = (await foreignKeysOf(env.AUTH_DB, table)).map((fk) => fk.table);
     if (parents.some((p) => pending.includes(p))) pending.push(table);
-    else rows.push({ db: env.AUTH_DB, table, id: await seedRow(env.AUTH_DB, table, user) });
+    else rows.push({ db: env.AUTH_DB, table, id: await seedRow(env.AUTH_DB, table, user, seeded) });
   }
   return rows;
 }

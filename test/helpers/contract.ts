@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import '../../src/app';
 import { ErrorResponse } from '../../src/features/docs/common.schemas';
 import { routeAt } from '../../src/lib/allowed-methods';
+import { answersNotModified } from '../../src/lib/route';
 
 /**
  * Every JSON response a test receives through `call()` is checked against what its route declares:
@@ -12,6 +13,7 @@ import { routeAt } from '../../src/lib/allowed-methods';
 export async function assertResponseContract(method: string, url: string, res: Response): Promise<void> {
   const path = new URL(url).pathname;
   const spec = routeAt(method, path);
+  if (spec && res.status === 304 && !answersNotModified(spec)) throw new Error(`${method} ${path} answered 304, which its route does not declare`);
   if (!spec || res.status === 204 || res.status === 304) return;
   if (!(res.headers.get('Content-Type') ?? '').includes('application/json')) return;
   const declared = spec.responses[res.status]?.schema;

@@ -129,7 +129,9 @@ describe('error descriptions', () => {
     const stmt: Record<string, unknown> = {};
     for (const m of ['first', 'all', 'run', 'raw']) stmt[m] = () => Promise.reject(err);
     stmt.bind = () => stmt;
-    const failing = { prepare: () => stmt, batch: () => Promise.reject(err) } as unknown as D1Database;
+    const fake: Record<string, unknown> = { prepare: () => stmt, batch: () => Promise.reject(err), getBookmark: () => null };
+    fake.withSession = () => fake; // /api requests read through a D1 session
+    const failing = fake as unknown as D1Database;
     const registering = `reg-${crypto.randomUUID().slice(0, 8)}@example.com`;
     const { output, sent } = capture();
     const res = await callWithEnv({ ...sinks, AUTH_DB: failing }, '/api/v1/auth/register', {

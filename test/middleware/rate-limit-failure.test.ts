@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { freshIp, json } from '../helpers/api';
 import { callWith, envWith, failingNamespace, rateHeaders, wrongLogin } from '../security/rate-limit-helpers';
 
@@ -41,9 +41,11 @@ describe('failure policy: auth fails closed, general tiers fail open', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
-  it('fails the same way when Upstash is configured but unreachable', async () => {
-    // A closed loopback port: a real connection failure through the real Upstash client.
-    const testEnv = envWith({ UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:9', UPSTASH_REDIS_REST_TOKEN: 'unused' });
+  it('fails the same way when Upstash is configured but its REST API is broken', async () => {
+    // A real local HTTP server that is not Upstash (it answers 404 text), through the real
+    // Upstash client. (A closed port fails the same way, but workerd prints every refused
+    // connection as an uncaught "Network connection lost", which made passing runs look broken.)
+    const testEnv = envWith({ UPSTASH_REDIS_REST_URL: `${inject('pwned').origin}/not-upstash`, UPSTASH_REDIS_REST_TOKEN: 'unused' });
     await expectFailsClosed(await callWith(testEnv, LOGIN, { body: wrongLogin(freshEmail()), ip: freshIp() }));
     expect((await callWith(testEnv, REFRESH, { body: { refreshToken: 'nope' }, ip: freshIp() })).status).toBe(401);
   });

@@ -5,3 +5,4 @@ import { env } from 'cloudflare:workers';
 await applyD1Migrations(env.AUTH_DB, env.TEST_MIGRATIONS.auth);
 await applyD1Migrations(env.APP_DB, env.TEST_MIGRATIONS.app);
 await applyD1Migrations(env.LOGS_DB, env.TEST_MIGRATIONS.logs);
+await applyD1Migrations(env.SEARCH_DB, env.TEST_MIGRATIONS.search);

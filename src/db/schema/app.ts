@@ -182,3 +182,98 @@ export const clientVersions = sqliteTable(
   },
   (t) => [uniqueIndex('client_versions_platform_uq').on(t.platform)],
 );
+
+/**
+ * Idempotency-Key records (SPEC "Edge API semantics"), one per caller and key: the unique
+ * `key_hash` (SHA-256 of the caller's scope and the key; the key itself is never stored) is the
+ * lock, claimed by one INSERT before the handler runs. `pending` rows expire after a minute (a
+ * crashed request frees its key), finished ones 24 h after the first request; the response body
+ * is AES-GCM encrypted under a key derived from the idempotency key (see
+ * src/middleware/idempotency.ts). Purged by the 5-minute cron.
+ */
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    ...baseColumns(),
+    keyHash: text().notNull(),
+    /** SHA-256 of method, path and body: the same key with another request is a 422. */
+    requestHash: text().notNull(),
+    state: text({ enum: ['pending', 'done'] }).notNull(),
+    /** The request holding the lock: only it may finish or release the row. */
+    lockId: text().notNull(),
+    status: integer(),
+    contentType: text(),
+    /** base64url(iv).base64url(ciphertext) of the response body. */
+    body: text(),
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [uniqueIndex('idempotency_keys_key_hash_uq').on(t.keyHash), index('idempotency_keys_expires_idx').on(t.expiresAt)],
+);
+
+// ---------------------------------------------------------------- outbound webhooks (issue 18)
+
+export const WEBHOOK_ENDPOINT_STATUSES = ['active', 'paused'] as const;
+export type WebhookEndpointStatus = (typeof WEBHOOK_ENDPOINT_STATUSES)[number];
+
+/**
+ * An operator's subscription. The signing secret must be usable (HMAC), so it cannot be hashed:
+ * it is AES-GCM encrypted (key HKDF-derived from MFA_ENCRYPTION_KEY). After a rotation the
+ * previous secret keeps signing beside the new one until `previousSecretExpiresAt` (24 h).
+ * `failingSince`: start of the current run of failed attempts (null once one succeeds); the
+ * circuit breaker pauses the endpoint when it reaches WEBHOOK_BREAKER_HOURS.
+ */
+export const webhookEndpoints = sqliteTable(
+  'webhook_endpoints',
+  {
+    ...baseColumns(),
+    url: text().notNull(),
+    description: text().notNull().default(''),
+    eventTypes: text({ mode: 'json' }).notNull().$type<string[]>(),
+    status: text({ enum: WEBHOOK_ENDPOINT_STATUSES }).notNull().default('active'),
+    secretCiphertext: text().notNull(),
+    previousSecretCiphertext: text(),
+    previousSecretExpiresAt: integer({ mode: 'timestamp_ms' }),
+    failingSince: integer({ mode: 'timestamp_ms' }),
+    pausedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [index('webhook_endpoints_status_idx').on(t.status)],
+);
+
+export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
+
+/**
+ * One event for one endpoint; its public id is the `webhook-id` header, the same on every
+ * attempt and replay, so receivers deduplicate on it. Unique per (endpoint, event): a fan-out
+ * run twice (audit batch retried) creates nothing new.
+ */
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    ...baseColumns(),
+    endpointPublicId: text().notNull(),
+    eventId: text().notNull(),
+    eventType: text().notNull(),
+    payload: text().notNull(),
+    status: text({ enum: WEBHOOK_DELIVERY_STATUSES }).notNull().default('pending'),
+    attempts: integer().notNull().default(0),
+    reason: text(),
+    deliveredAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('webhook_deliveries_endpoint_event_uq').on(t.endpointPublicId, t.eventId), index('webhook_deliveries_endpoint_idx').on(t.endpointPublicId, t.id), index('webhook_deliveries_created_at_idx').on(t.createdAt)],
+);
+
+/** One HTTP attempt: status (null when no answer), duration, the first 1 KiB of the answer. */
+export const webhookAttempts = sqliteTable(
+  'webhook_attempts',
+  {
+    ...baseColumns(),
+    deliveryPublicId: text().notNull(),
+    responseStatus: integer(),
+    ok: integer({ mode: 'boolean' }).notNull(),
+    durationMs: integer().notNull(),
+    responseBody: text(),
+    error: text(),
+  },
+  (t) => [index('webhook_attempts_delivery_idx').on(t.deliveryPublicId, t.id), index('webhook_attempts_created_at_idx').on(t.createdAt)],
+);

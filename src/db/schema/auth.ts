@@ -171,6 +171,162 @@ export const oneTimeTokens = sqliteTable(
 );
 
 /**
+ * OAuth 2.1 clients registered by admins (src/features/oauth). `publicId` is the `client_id`.
+ * Confidential clients hold a secret, stored only as a SHA-256 hash; public clients have none
+ * and must use PKCE (every client must: S256 only). Redirect URIs are matched exactly.
+ */
+export const oauthClients = sqliteTable(
+  'oauth_clients',
+  {
+    ...baseColumns(),
+    ...softDeleteColumn(),
+    name: text().notNull(),
+    type: text({ enum: ['confidential', 'public'] }).notNull(),
+    secretHash: text(),
+    redirectUris: text({ mode: 'json' }).$type<string[]>().notNull(),
+    /** The scopes this client may ask for (OIDC scopes and permissions). */
+    scopes: text({ mode: 'json' }).$type<string[]>().notNull(),
+    createdBy: integer().references(() => users.id, { onDelete: 'set null' }),
+  },
+  (t) => [index('oauth_clients_deleted_at_idx').on(t.deletedAt), index('oauth_clients_created_by_idx').on(t.createdBy)],
+);
+
+/** A user's remembered consent to a client: revoking it stops every token issued under it at once. */
+export const oauthGrants = sqliteTable(
+  'oauth_grants',
+  {
+    ...baseColumns(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    clientId: integer()
+      .notNull()
+      .references(() => oauthClients.id, { onDelete: 'cascade' }),
+    scopes: text({ mode: 'json' }).$type<string[]>().notNull(),
+    revokedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('oauth_grants_user_client_uq').on(t.userId, t.clientId), index('oauth_grants_client_idx').on(t.clientId), index('oauth_grants_revoked_at_idx').on(t.revokedAt)],
+);
+
+/** Authorization codes: hashed, single use, 60 s; the family a code issued points back at it (revoked on replay). */
+export const oauthCodes = sqliteTable(
+  'oauth_codes',
+  {
+    ...baseColumns(),
+    codeHash: text().notNull(),
+    grantId: integer()
+      .notNull()
+      .references(() => oauthGrants.id, { onDelete: 'cascade' }),
+    redirectUri: text().notNull(),
+    codeChallenge: text().notNull(),
+    scopes: text({ mode: 'json' }).$type<string[]>().notNull(),
+    nonce: text(),
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    usedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('oauth_codes_hash_uq').on(t.codeHash), index('oauth_codes_grant_idx').on(t.grantId), index('oauth_codes_expires_at_idx').on(t.expiresAt)],
+);
+
+/** A refresh-token family of one grant (like `sessions`): the current token's hash, rotation, reuse detection. */
+export const oauthTokenFamilies = sqliteTable(
+  'oauth_token_families',
+  {
+    ...baseColumns(),
+    grantId: integer()
+      .notNull()
+      .references(() => oauthGrants.id, { onDelete: 'cascade' }),
+    /** The code that opened the family: unique, so a code issues at most one family even under races. */
+    codeId: integer(),
+    scopes: text({ mode: 'json' }).$type<string[]>().notNull(),
+    refreshHash: text().notNull(),
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    revokedAt: integer({ mode: 'timestamp_ms' }),
+    revokedReason: text(),
+  },
+  (t) => [
+    uniqueIndex('oauth_token_families_code_uq').on(t.codeId),
+    uniqueIndex('oauth_token_families_refresh_uq').on(t.refreshHash), index('oauth_token_families_grant_idx').on(t.grantId), index('oauth_token_families_expires_at_idx').on(t.expiresAt),
+  ],
+);
+
+/** Spent OAuth refresh tokens: presenting one again revokes its family. */
+export const oauthSpentRefreshTokens = sqliteTable(
+  'oauth_spent_refresh_tokens',
+  {
+    ...baseColumns(),
+    familyId: integer()
+      .notNull()
+      .references(() => oauthTokenFamilies.id, { onDelete: 'cascade' }),
+    tokenHash: text().notNull(),
+  },
+  (t) => [uniqueIndex('oauth_spent_refresh_tokens_hash_uq').on(t.tokenHash), index('oauth_spent_refresh_tokens_family_idx').on(t.familyId)],
+);
+
+/**
+ * WebAuthn credentials (passkeys). The credential id and COSE public key are base64url; the
+ * signature counter only moves forward (a regression is refused as a cloned authenticator).
+ */
+export const passkeys = sqliteTable(
+  'passkeys',
+  {
+    ...baseColumns(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    credentialId: text().notNull(),
+    publicKey: text().notNull(),
+    counter: integer().notNull().default(0),
+    transports: text({ mode: 'json' }).$type<string[]>().notNull(),
+    name: text().notNull(),
+    /** singleDevice | multiDevice (synced), and whether it is backed up now. */
+    deviceType: text().notNull(),
+    backedUp: integer({ mode: 'boolean' }).notNull().default(false),
+    aaguid: text().notNull(),
+    lastUsedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('passkeys_credential_id_uq').on(t.credentialId), index('passkeys_user_idx').on(t.userId)],
+);
+
+/**
+ * One WebAuthn ceremony's challenge: single use (spent by a conditional UPDATE before the
+ * response is checked), 5 minutes, bound to its kind and, for registration, to the user.
+ */
+export const webauthnChallenges = sqliteTable(
+  'webauthn_challenges',
+  {
+    ...baseColumns(),
+    ceremony: text({ enum: ['register', 'login'] }).notNull(),
+    userId: integer().references(() => users.id, { onDelete: 'cascade' }),
+    challenge: text().notNull(),
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    usedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [index('webauthn_challenges_expires_at_idx').on(t.expiresAt)],
+);
+
+/**
+ * Passwordless email sign-in (6-digit code or magic link). `flowHash` is the SHA-256 of the
+ * opaque flow id returned to the client that asked; `secretHash` hashes the mailed secret
+ * together with the flow id, so a code only completes the flow it was sent for (and a leaked
+ * table cannot be brute-forced without the flow id). `userId` is null for an unknown email: the
+ * flow exists (same answer), nothing is mailed, it can never complete.
+ */
+export const passwordlessFlows = sqliteTable(
+  'passwordless_flows',
+  {
+    ...baseColumns(),
+    method: text({ enum: ['email_otp', 'magic_link'] }).notNull(),
+    flowHash: text().notNull(),
+    secretHash: text().notNull(),
+    userId: integer().references(() => users.id, { onDelete: 'cascade' }),
+    attempts: integer().notNull().default(0),
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    usedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('passwordless_flows_flow_hash_uq').on(t.flowHash), index('passwordless_flows_expires_at_idx').on(t.expiresAt)],
+);
+
+/**
  * Social sign-in identities: provider + subject is the key (never the email, which the provider
  * may let its user change). Provider access/refresh tokens are not stored (we call no provider
  * API after sign-in), so there is nothing to leak here but the link itself.

@@ -17,6 +17,7 @@ const listRoute = defineRoute({
 const createRoute = defineRoute({
   method: 'post',
   path: '/',
+  idempotent: true,
   summary: 'Create an API key scoped to permissions the caller holds; the key is shown once',
   tags: ['api-keys'],
   access: AUTHENTICATED,
@@ -30,6 +31,7 @@ const createRoute = defineRoute({
 const rotateRoute = defineRoute({
   method: 'post',
   path: '/:id/rotate',
+  idempotent: true,
   summary: 'Rotate a key: a new secret with the same scope; the old key stops at once',
   tags: ['api-keys'],
   access: AUTHENTICATED,

@@ -20,6 +20,7 @@ import { requestEmailVerification } from './recovery.service';
 const registerRoute = defineRoute({
   method: 'post',
   path: '/register',
+  idempotent: true,
   summary: 'Create an account and sign in',
   tags: ['auth'],
   access: PUBLIC,

@@ -31,9 +31,10 @@ export const Password = z.string(stringField('Password')).check(
 
 /**
  * A password being set (register, change): the length rules plus the common-password list, in
- * the schema so a common password is reported together with every other field error.
+ * the schema so a common password is reported together with every other field error. Async (the
+ * set is a static asset read once per isolate): parse with `safeParseAsync`, as `endpoint()` does.
  */
-export const NewPassword = Password.check(z.refine((p: string) => !isCommonPassword(p), 'Password is too common'));
+export const NewPassword = Password.check(z.refine(async (p: string) => !(await isCommonPassword(p)), 'Password is too common'));
 
 export const FullName = z.string().check(z.trim(), z.minLength(1, 'Full name must not be empty'), z.maxLength(100, 'Full name is too long'));
 

@@ -1,5 +1,5 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../../lib/uuid';
 import type { Databases } from '../../db/client';
 import { sessions, users } from '../../db/schema/auth';
 import type { AppConfig } from '../../lib/config';
@@ -12,7 +12,7 @@ import { newPasswordRefusal } from '../../security/breached-passwords';
 import { burnPasswordWork, hashPassword, needsRehash, passwordPolicyError, verifyPassword } from '../../security/password';
 import { emailTaken } from './auth.errors';
 import { isMfaEnabled, verifySecondFactor, type SecondFactor } from '../mfa/mfa.service';
-import { createUserWithProfile, loadProfiles, loadUserView, requireCurrentPassword, toUserView, userColumns, type UserView } from '../users/users.service';
+import { createUserWithProfile, loadProfiles, requireCurrentPassword, toUserView, userColumns, type UserView } from '../users/users.service';
 
 export interface AuthDeps {
   db: Databases;
@@ -270,14 +270,20 @@ export async function revokeOwnSession(db: Databases, userInternalId: number, se
 
 
 /**
- * Opens a session for a user already proven by another factor (social sign-in): the same
- * session, device token and pair as a password login.
+ * Signs in a user who proved who they are without a password (passkey, email code, magic
+ * link, social sign-in): a new session and the same token pair as login, device token included.
+ * Null when the user is gone (deleted meanwhile).
  */
-export async function openSession(deps: AuthDeps, user: { internalId: number; publicId: string }, meta: ClientMeta): Promise<TokenPair> {
-  const view = await loadUserView(deps.db, user.publicId);
-  if (!view) throw new AppError(401, 'INVALID_CREDENTIALS');
-  const issued = await deviceTokenFor(deps, { id: view.id, email: view.email });
-  const session = await sessionInsert(deps, user.internalId, meta, issued.deviceId);
+export async function openSessionFor(deps: AuthDeps, userInternalId: number, meta: ClientMeta): Promise<TokenPair | null> {
+  const row = await deps.db.auth
+    .select({ ...userColumns, id: users.id })
+    .from(users)
+    .where(and(eq(users.id, userInternalId), isNull(users.deletedAt)))
+    .get();
+  if (!row) return null;
+  const issued = await deviceTokenFor(deps, { id: row.publicId, email: row.email });
+  const session = await sessionInsert(deps, row.id, meta, issued.deviceId);
   await session.stmt;
-  return { ...(await issueTokens(deps, view, session.publicId, session.token)), deviceToken: issued.token };
+  const user = toUserView(row, (await loadProfiles(deps.db, [row.publicId])).get(row.publicId) ?? null);
+  return { ...(await issueTokens(deps, user, session.publicId, session.token)), deviceToken: issued.token };
 }

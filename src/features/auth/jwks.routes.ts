@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { EDGE_CACHE_CONTROL, edgeCachedJson } from '../../lib/edge-cache';
 import { factory } from '../../lib/factory';
 import { defineRoute, PUBLIC } from '../../lib/route';
 import { endpoint } from '../../middleware/endpoint';
@@ -18,6 +19,7 @@ const jwksRoute = defineRoute({
 
 export const jwksRoutes = factory.createApp().get(jwksRoute.path, endpoint(jwksRoute), async (c) => {
   const ring = await getKeyRing(c.env.JWT_SIGNING_KEYS);
-  c.header('Cache-Control', 'public, max-age=300');
-  return c.json({ keys: ring.publicJwks });
+  // The cache key is the key set itself: after a rotation (a deploy) no data center serves the old set.
+  const version = ring.publicJwks.map((k) => `${k.kid}.${k.x}`).join(',');
+  return edgeCachedJson(c, { route: jwksRoute, version, cacheControl: EDGE_CACHE_CONTROL.versioned }, () => ({ keys: ring.publicJwks }));
 });

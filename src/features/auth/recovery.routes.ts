@@ -22,6 +22,7 @@ const Accepted = z.object({ message: z.string() });
 const forgotRoute = defineRoute({
   method: 'post',
   path: '/password/forgot',
+  idempotent: true,
   summary: 'Ask for a password-reset email (always 202: no account enumeration)',
   tags: ['auth'],
   access: PUBLIC,
@@ -42,6 +43,7 @@ const resetRoute = defineRoute({
 const verifyRequestRoute = defineRoute({
   method: 'post',
   path: '/email/verify/request',
+  idempotent: true,
   summary: 'Send (again) the email-verification message to the caller',
   tags: ['auth'],
   access: AUTHENTICATED,
@@ -63,6 +65,7 @@ const verifyRoute = defineRoute({
 const emailChangeRoute = defineRoute({
   method: 'post',
   path: '/email/change',
+  idempotent: true,
   summary: 'Ask to change the email (password required): a confirmation link goes to the new address',
   tags: ['auth'],
   access: AUTHENTICATED,

@@ -1,5 +1,5 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../../lib/uuid';
 import { sessions, spentRefreshTokens, users } from '../../db/schema/auth';
 import { sha256Hex } from '../../lib/crypto';
 import { deriveSecret, type DeviceClaims } from '../../security/device-token';

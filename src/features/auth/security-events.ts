@@ -6,7 +6,7 @@ import { notify } from '../notifications/notifications.service';
  * (seed 002 step 9: "your password was changed", with time and device) and closes the live
  * sockets of the sessions it ended. Both run after the response and never fail the request.
  */
-export type SecurityEvent = 'password_changed' | 'password_reset' | 'mfa_enabled' | 'mfa_disabled' | 'email_changed' | 'email_changed_by_admin';
+export type SecurityEvent = 'password_changed' | 'password_reset' | 'mfa_enabled' | 'mfa_disabled' | 'email_changed' | 'email_changed_by_admin' | 'passkey_added';
 
 const SUBJECTS: Record<SecurityEvent, { title: string; what: string }> = {
   password_changed: { title: 'Your password was changed', what: 'The password of your account was changed' },
@@ -15,6 +15,7 @@ const SUBJECTS: Record<SecurityEvent, { title: string; what: string }> = {
   mfa_disabled: { title: 'Two-factor authentication is off', what: 'Two-factor authentication was turned off for your account; other devices were signed out' },
   email_changed: { title: 'Your email address was changed', what: 'The email address of your account was changed to another address; other devices were signed out' },
   email_changed_by_admin: { title: 'Your email address was changed by an administrator', what: 'An administrator changed the email address of your account to another address; you were signed out everywhere' },
+  passkey_added: { title: 'A passkey was added to your account', what: 'A new passkey (it signs in without a password) was added to your account' },
 };
 
 export interface SecurityNotice {

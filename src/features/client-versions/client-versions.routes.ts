@@ -1,3 +1,4 @@
+import { EDGE_CACHE_CONTROL, edgeCachedJson, purgeEdgeCache } from '../../lib/edge-cache';
 import { factory } from '../../lib/factory';
 import { defineRoute, permission, PUBLIC } from '../../lib/route';
 import { endpoint } from '../../middleware/endpoint';
@@ -32,13 +33,21 @@ const deleteRoute = defineRoute({
   responses: { 204: NoContent, 404: { description: 'No policy for this platform', schema: ErrorResponse } },
 });
 
+/** The list is one edge-cache entry, purged by every change. */
+const LIST_VERSION = '1';
+
 export const clientVersionsRoutes = factory
   .createApp()
-  .get(listRoute.path, endpoint(listRoute), async (c) => c.json({ data: await service.listPolicies(c.var.db) }))
+  .get(listRoute.path, endpoint(listRoute), async (c) =>
+    edgeCachedJson(c, { route: listRoute, version: LIST_VERSION, cacheControl: EDGE_CACHE_CONTROL.purged }, async () => ({ data: await service.listPolicies(c.var.db) })),
+  )
   .put(putRoute.path, endpoint(putRoute), async (c) => {
-    return c.json(await service.putPolicy(c.var.db, c.env.CACHE, c.req.valid('param').platform, c.req.valid('json')));
+    const policy = await service.putPolicy(c.var.db, c.env.CACHE, c.req.valid('param').platform, c.req.valid('json'));
+    await purgeEdgeCache(c, listRoute, LIST_VERSION);
+    return c.json(policy);
   })
   .delete(deleteRoute.path, endpoint(deleteRoute), async (c) => {
     await service.deletePolicy(c.var.db, c.env.CACHE, c.req.valid('param').platform);
+    await purgeEdgeCache(c, listRoute, LIST_VERSION);
     return c.body(null, 204);
   });

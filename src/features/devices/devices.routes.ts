@@ -10,6 +10,7 @@ import { deleteDevice, listDevices, registerDevice } from './devices.service';
 const registerRoute = defineRoute({
   method: 'post',
   path: '/',
+  idempotent: true,
   summary: 'Register (or refresh) a push token for the caller’s device',
   tags: ['devices'],
   access: AUTHENTICATED,

@@ -1,12 +1,12 @@
 import type { MiddlewareHandler } from 'hono';
 import * as z from 'zod/mini';
 import { getConfig } from '../../lib/config';
+import { EDGE_CACHE_CONTROL, edgeCachedJson } from '../../lib/edge-cache';
 import { notFound } from '../../lib/errors';
 import { factory, type AppEnv } from '../../lib/factory';
 import { bindEndpoint, defineRoute, permission, PUBLIC, type RouteSpec } from '../../lib/route';
 import { guard } from '../../middleware/guard';
 import { ErrorResponse } from './common.schemas';
-import { openApiDocument } from './openapi';
 
 const openApiRoute = defineRoute({
   method: 'get',
@@ -43,10 +43,34 @@ function docsGate(publicSpec: RouteSpec, adminSpec?: RouteSpec): MiddlewareHandl
   return gate;
 }
 
-export const docsRoutes = factory.createApp().get(openApiRoute.path, docsGate(openApiRoute, openApiAdminRoute), (c) => {
+/**
+ * The document is built from the route registry at build time (scripts/build-openapi.mjs, by
+ * src/features/docs/openapi.ts) and read here as a static asset once per isolate: the Worker ships
+ * no JSON Schema generator. A missing asset is a 500, loudly, on this route only.
+ */
+const OPENAPI_ASSET = '/internal/openapi.json';
+/** What the build writes in `info.version`; the deployment's APP_VERSION replaces it. */
+const VERSION_PLACEHOLDER = '0.0.0-build';
+let loaded: Promise<Record<string, unknown>> | undefined;
+
+function openApiDocument(assets: Fetcher, version: string): Promise<Record<string, unknown>> {
+  loaded ??= assets.fetch(`https://assets.invalid${OPENAPI_ASSET}`).then(async (res) => {
+    if (!res.ok) throw new Error(`OpenAPI document unavailable: asset ${OPENAPI_ASSET} answered ${res.status} (run node scripts/build-openapi.mjs)`);
+    const doc = (await res.json()) as { info: { version: string } } & Record<string, unknown>;
+    if (doc.info.version !== VERSION_PLACEHOLDER) throw new Error(`OpenAPI document unavailable: asset ${OPENAPI_ASSET} is not a build of scripts/build-openapi.mjs`);
+    doc.info.version = version;
+    return doc;
+  });
+  loaded.catch(() => (loaded = undefined)); // a failed read is retried by the next request
+  return loaded;
+}
+
+export const docsRoutes = factory.createApp().get(openApiRoute.path, docsGate(openApiRoute, openApiAdminRoute), async (c) => {
   // Cacheable by anyone only when it is public; otherwise the /api default (no-store) applies.
-  if (getConfig(c.env).apiDocs === 'public') c.header('Cache-Control', 'public, max-age=300');
-  return c.json(openApiDocument(getConfig(c.env).version));
+  // The document changes only with a deploy: its version is in the cache key.
+  const { apiDocs, version } = getConfig(c.env);
+  if (apiDocs === 'public') return edgeCachedJson(c, { route: openApiRoute, version, cacheControl: EDGE_CACHE_CONTROL.versioned }, () => openApiDocument(c.env.ASSETS, version));
+  return c.json(await openApiDocument(c.env.ASSETS, version));
 });
 
 const docsPageRoute = defineRoute({

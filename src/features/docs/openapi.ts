@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { ERROR_CODES, type ErrorCode } from '../../lib/errors';
-import { apiPath, fullPath, isApiRoute, mountedRoutes, type RouteSpec } from '../../lib/route';
+import { answersNotModified, apiPath, fullPath, isApiRoute, mountedRoutes, type RouteSpec } from '../../lib/route';
 import { EXEMPT as CLIENT_VERSION_EXEMPT } from '../../middleware/client-version';
 import { ErrorResponse } from './common.schemas';
 
@@ -69,6 +69,18 @@ function parameters(spec: RouteSpec): Json[] {
       out.push({ name, in: where, required: where === 'path' || (json.required ?? []).includes(name), schema: s });
     }
   }
+  if (answersNotModified(spec)) out.push({ $ref: '#/components/parameters/IfNoneMatch' });
+  if (spec.ifMatch) out.push({ $ref: '#/components/parameters/IfMatch' });
+  if (isApiRoute(spec)) out.push({ $ref: '#/components/parameters/D1Bookmark' });
+  if (spec.idempotent) {
+    out.push({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      description: 'Makes a retry safe: the same key and body within 24 h return the first response (status, body) with `Idempotent-Replayed: true`; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED, while the first is still running 409 IDEMPOTENCY_IN_FLIGHT. Scoped to the caller.',
+      schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+    });
+  }
   return out;
 }
 
@@ -95,6 +107,11 @@ function derivedErrorCodes(spec: RouteSpec): Map<number, ErrorCode[]> {
     add(413, 'PAYLOAD_TOO_LARGE');
     add(415, 'UNSUPPORTED_MEDIA_TYPE');
   }
+  if (spec.idempotent) {
+    add(409, 'IDEMPOTENCY_IN_FLIGHT');
+    add(422, 'IDEMPOTENCY_KEY_REUSED');
+  }
+  if (spec.ifMatch) add(412, 'PRECONDITION_FAILED');
   if (api && !CLIENT_VERSION_EXEMPT.has(fullPath(spec))) add(426, 'UPGRADE_REQUIRED');
   if (tier !== 'none') add(429, 'RATE_LIMITED');
   // /api routes read storage before the handler (client-version policy); limited routes call the limiter.
@@ -140,6 +157,14 @@ function errorResponses(spec: RouteSpec): Map<number, ErrorResponseDoc | null> {
   return out;
 }
 
+/** Headers of a success response: the bookmark on every /api route, the ETag on a conditional GET's 200. */
+function successHeaders(spec: RouteSpec, status: number): Json {
+  const headers: Json = {};
+  if (status === 200 && answersNotModified(spec)) headers.ETag = { $ref: '#/components/headers/ETag' };
+  if (isApiRoute(spec)) headers['X-D1-Bookmark'] = { $ref: '#/components/headers/D1Bookmark' };
+  return headers;
+}
+
 function operationId(spec: RouteSpec): string {
   return `${spec.method}${apiPath(spec).replace(/[^A-Za-z0-9]+(.)?/g, (_, ch: string | undefined) => (ch ? ch.toUpperCase() : ''))}`;
 }
@@ -164,7 +189,9 @@ function operation(spec: RouteSpec, shared: Json): Json {
   const responses: Json = {};
   for (const [status, r] of Object.entries(spec.responses)) {
     responses[status] = r.schema ? { description: r.description, content: { 'application/json': { schema: schemaOf(r.schema, 'output') } } } : { description: r.description };
+    if (Number(status) < 300) (responses[status] as Json).headers = successHeaders(spec, Number(status));
   }
+  if (answersNotModified(spec)) responses['304'] = { $ref: '#/components/responses/NotModified' };
   for (const [status, error] of errorResponses(spec)) {
     if (!error) continue;
     if (!error.shared) {
@@ -179,6 +206,37 @@ function operation(spec: RouteSpec, shared: Json): Json {
   op.responses = responses;
   return op;
 }
+
+const BOOKMARK_DESCRIPTION =
+  'D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR.';
+
+const EDGE_PARAMETERS: Json = {
+  IfNoneMatch: {
+    name: 'If-None-Match',
+    in: 'header',
+    required: false,
+    description: 'ETags of representations the client holds (a list, weak or strong, or `*`): when one matches, 304 with no body.',
+    schema: { type: 'string' },
+  },
+  IfMatch: {
+    name: 'If-Match',
+    in: 'header',
+    required: false,
+    description: 'Lost-update protection: the ETag of the representation you read (GET of this resource), or `*`. If it changed since, 412 PRECONDITION_FAILED and nothing is written.',
+    schema: { type: 'string' },
+  },
+  D1Bookmark: { name: 'X-D1-Bookmark', in: 'header', required: false, description: BOOKMARK_DESCRIPTION, schema: { type: 'string', maxLength: 200 } },
+};
+
+const EDGE_HEADERS: Json = {
+  ETag: { description: 'Strong entity tag of this representation (hash of the body); send it as If-None-Match', schema: { type: 'string' } },
+  D1Bookmark: { description: BOOKMARK_DESCRIPTION, schema: { type: 'string' } },
+};
+
+const NOT_MODIFIED: Json = {
+  description: 'Not Modified: the representation matches If-None-Match; no body, the same ETag',
+  headers: { ETag: { $ref: '#/components/headers/ETag' } },
+};
 
 let cached: Json | undefined;
 
@@ -202,7 +260,9 @@ export function openApiDocument(version: string): Json {
     servers: [{ url: '/', description: 'This deployment' }],
     paths,
     components: {
-      responses,
+      responses: { ...responses, NotModified: NOT_MODIFIED },
+      parameters: EDGE_PARAMETERS,
+      headers: EDGE_HEADERS,
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from POST /api/v1/auth/login (15 min)' },
         apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Service-to-service key; accepted only by routes that check a permission, refused by self-service routes' },

@@ -23,6 +23,7 @@ const statusRoute = defineRoute({
 const setupRoute = defineRoute({
   method: 'post',
   path: '/totp/setup',
+  idempotent: true,
   summary: 'Start TOTP enrolment (needs the password): returns the secret and an otpauth:// URL',
   tags: ['mfa'],
   access: AUTHENTICATED,
@@ -53,6 +54,7 @@ const disableRoute = defineRoute({
 const recoveryRoute = defineRoute({
   method: 'post',
   path: '/recovery-codes',
+  idempotent: true,
   summary: 'Replace the recovery codes (password and a current code)',
   tags: ['mfa'],
   access: AUTHENTICATED,

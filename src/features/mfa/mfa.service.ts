@@ -49,7 +49,7 @@ async function storeRecoveryCodes({ db, encryptionKey }: MfaDeps, userInternalId
 async function consumeTotp(deps: MfaDeps, user: MfaUser, code: string, enabledOnly: boolean): Promise<boolean> {
   const row = await deps.db.auth.select().from(mfaTotp).where(eq(mfaTotp.userId, user.userInternalId)).get();
   if (!row || (enabledOnly && !row.enabledAt)) return false;
-  const step = matchTotp(await decryptSecret(deps.encryptionKey, user.userId, row.secretCiphertext), code);
+  const step = await matchTotp(await decryptSecret(deps.encryptionKey, user.userId, row.secretCiphertext), code);
   if (step === null) return false;
   const updated = await deps.db.auth
     .update(mfaTotp)

@@ -51,6 +51,7 @@ const userListRoute = defineRoute({
 const sendRoute = defineRoute({
   method: 'post',
   path: '/',
+  idempotent: true,
   summary: 'Send a notification to a user through the queue (operators; business code calls notify())',
   tags: ['notifications'],
   access: permission('notifications:write'),

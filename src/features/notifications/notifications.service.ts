@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../../lib/uuid';
 import * as z from 'zod/mini';
 import type { Databases } from '../../db/client';
 import { notifications, smsConsents, type NotificationChannel, type NotificationStatus } from '../../db/schema/app';

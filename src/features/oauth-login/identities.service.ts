@@ -1,5 +1,5 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../../lib/uuid';
 import type { Databases } from '../../db/client';
 import { isUniqueViolation } from '../../db/errors';
 import { oauthIdentities, oauthTickets, users } from '../../db/schema/auth';

@@ -10,7 +10,7 @@ import { defineRoute, PUBLIC } from '../../lib/route';
 import { endpoint } from '../../middleware/endpoint';
 import { ErrorResponse } from '../docs/common.schemas';
 import { TokenPairResponse } from '../auth/auth.schemas';
-import { openSession, type AuthDeps } from '../auth/auth.service';
+import { openSessionFor, type AuthDeps } from '../auth/auth.service';
 import { isMfaEnabled, verifySecondFactor } from '../mfa/mfa.service';
 import { invalidCode } from './oauth-login.errors';
 import { providerConfig } from './oauth-login.providers';
@@ -139,7 +139,7 @@ export const oauthLoginRoutes = factory
     }
     const spent = await consumeTicket(db, 'exchange', code);
     if (!spent) throw invalidCode();
-    const pair = await openSession(authDeps(c), { internalId: user.id, publicId: user.publicId }, meta(c));
+    const pair = await openSession(authDeps(c), user.id, meta(c));
     audit(c, { action: 'auth.login', outcome: 'success', actorId: user.publicId, targetId: user.publicId, details: { method: 'oauth', provider: spent.provider } });
     return c.json(pair, 200);
   })
@@ -159,5 +159,12 @@ export const oauthLoginRoutes = factory
       // Social sign-in is one factor: the second goes through the exchange, as on the web.
       return c.json({ status: 'mfa_required' as const, code: await issueExchangeCode(c.var.db, provider.name, r.userInternalId), expiresIn: EXCHANGE_TTL_MS / 1000 }, 200);
     }
-    return c.json(await openSession(authDeps(c), { internalId: r.userInternalId, publicId: r.userPublicId }, meta(c)), 200);
+    return c.json(await openSession(authDeps(c), r.userInternalId, meta(c)), 200);
   });
+
+/** A session for a user the provider just proved; gone meanwhile (deleted) answers like bad credentials. */
+async function openSession(deps: AuthDeps, userInternalId: number, clientMeta: Parameters<typeof openSessionFor>[2]) {
+  const pair = await openSessionFor(deps, userInternalId, clientMeta);
+  if (!pair) throw new AppError(401, 'INVALID_CREDENTIALS');
+  return pair;
+}

@@ -22,6 +22,7 @@ const listRoute = defineRoute({
 const createRoute = defineRoute({
   method: 'post',
   path: '/',
+  idempotent: true,
   summary: 'Create a role',
   tags: ['roles'],
   access: permission('roles:write'),

@@ -1,5 +1,5 @@
 import { and, desc, eq, gte, isNotNull, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../../lib/uuid';
 import type { Databases } from '../../db/client';
 import { isUniqueViolation } from '../../db/errors';
 import { profiles } from '../../db/schema/app';
@@ -79,11 +79,51 @@ async function refuseBeyondCeiling(db: Databases, ceiling: Ceiling, publicId: st
  * `emailVerified`), and in the same batch every session of the user ends (but the caller's own
  * when it edits itself) and its pending one-time tokens die.
  */
-export async function updateUser(db: Databases, ceiling: Ceiling, publicId: string, changes: UserChanges, caller: { sessionInternalId: number }): Promise<UpdateOutcome> {
+/** If-Match: the write applies only while the user row is still at the version the caller read. */
+export interface Precondition {
+  updatedAt: string;
+}
+
+const unchangedSince = (precondition?: Precondition) => (precondition ? eq(users.updatedAt, new Date(precondition.updatedAt)) : undefined);
+
+/** After a conditional write matched no row: 412 if the version moved on, else the caller's own diagnosis. */
+async function assertStillAt(db: Databases, publicId: string, precondition?: Precondition): Promise<void> {
+  if (!precondition) return;
+  const row = await db.auth.select({ updatedAt: users.updatedAt }).from(users).where(eq(users.publicId, publicId)).get();
+  if (row && row.updatedAt.getTime() !== new Date(precondition.updatedAt).getTime()) throw new AppError(412, 'PRECONDITION_FAILED');
+}
+
+/** Moves the row to a new version only if it is still at the one read; the new version conditions the rest of the write. */
+async function claimVersion(db: Databases, ceiling: Ceiling, publicId: string, precondition: Precondition): Promise<Precondition> {
+  // Never the version read (a write in the same millisecond would otherwise match it again).
+  const claimedAt = new Date(Math.max(Date.now(), new Date(precondition.updatedAt).getTime() + 1));
+  const claimed = await db.auth
+    .update(users)
+    .set({ updatedAt: claimedAt })
+    .where(and(eq(users.publicId, publicId), isNull(users.deletedAt), userWithin(ceiling, sql`"users"."id"`), unchangedSince(precondition)))
+    .returning({ id: users.id });
+  if (claimed.length === 0) {
+    await assertStillAt(db, publicId, precondition);
+    throw beyondUser();
+  }
+  return { updatedAt: claimedAt.toISOString() };
+}
+
+export async function updateUser(
+  db: Databases,
+  ceiling: Ceiling,
+  publicId: string,
+  changes: UserChanges,
+  caller: { sessionInternalId: number },
+  precondition?: Precondition,
+): Promise<UpdateOutcome> {
   const current = await loadUserView(db, publicId);
   if (!current) throw notFound();
   const within = await db.auth.select({ id: users.id }).from(users).where(and(eq(users.publicId, publicId), userWithin(ceiling, sql`"users"."id"`))).get();
   if (!within) await refuseBeyondCeiling(db, ceiling, publicId);
+  // If-Match: claim the version before anything is written (the profile is another database):
+  // of concurrent writers that read the same version, one gets on, the others get 412.
+  if (precondition) precondition = await claimVersion(db, ceiling, publicId, precondition);
   const now = new Date();
   const profileChanged = changes.fullName !== undefined && changes.fullName !== current.fullName;
   if (profileChanged) {
@@ -102,7 +142,7 @@ export async function updateUser(db: Databases, ceiling: Ceiling, publicId: stri
     const updated = db.auth
       .update(users)
       .set(authSet)
-      .where(and(eq(users.publicId, publicId), isNull(users.deletedAt), userWithin(ceiling, sql`"users"."id"`)))
+      .where(and(eq(users.publicId, publicId), isNull(users.deletedAt), userWithin(ceiling, sql`"users"."id"`), unchangedSince(precondition)))
       .returning({ id: users.id });
     // Only when the UPDATE above went through in this very batch (its updated_at is this instant).
     const changedNow = sql`(SELECT id FROM ${users} WHERE public_id = ${publicId} AND updated_at = ${now.getTime()})`;
@@ -119,9 +159,13 @@ export async function updateUser(db: Databases, ceiling: Ceiling, publicId: stri
           .set({ usedAt: now })
           .where(and(isNull(oneTimeTokens.usedAt), sql`${oneTimeTokens.userId} = ${changedNow}`)),
       ]);
-      if (rows.length === 0) throw beyondUser();
+      if (rows.length === 0) {
+        await assertStillAt(db, publicId, precondition);
+        throw beyondUser();
+      }
       sessionsEnded = ended.length;
     } else if ((await updated).length === 0) {
+      await assertStillAt(db, publicId, precondition);
       throw beyondUser();
     }
   } catch (err) {
@@ -147,13 +191,13 @@ const isLastAdmin = (userIdSql: SQL) => sql`(
  * tokens stop working on the next request. The last admin cannot be deleted (checked in the same
  * conditional UPDATE, so two concurrent deletions of the last two admins cannot both succeed).
  */
-export async function softDeleteUser(db: Databases, ceiling: Ceiling, publicId: string): Promise<void> {
+export async function softDeleteUser(db: Databases, ceiling: Ceiling, publicId: string, precondition?: Precondition): Promise<void> {
   const now = new Date();
   const [deleted] = await db.auth.batch([
     db.auth
       .update(users)
       .set({ deletedAt: now, updatedAt: now })
-      .where(and(eq(users.publicId, publicId), isNull(users.deletedAt), sql`NOT ${isLastAdmin(sql`"users"."id"`)}`, userWithin(ceiling, sql`"users"."id"`)))
+      .where(and(eq(users.publicId, publicId), isNull(users.deletedAt), sql`NOT ${isLastAdmin(sql`"users"."id"`)}`, userWithin(ceiling, sql`"users"."id"`), unchangedSince(precondition)))
       .returning({ id: users.id }),
     db.auth
       .update(sessions)
@@ -163,6 +207,7 @@ export async function softDeleteUser(db: Databases, ceiling: Ceiling, publicId: 
   if (deleted.length === 0) {
     const exists = await db.auth.select({ id: users.id }).from(users).where(and(eq(users.publicId, publicId), isNull(users.deletedAt))).get();
     if (!exists) throw notFound();
+    await assertStillAt(db, publicId, precondition);
     const within = await db.auth.select({ id: users.id }).from(users).where(and(eq(users.id, exists.id), userWithin(ceiling, sql`"users"."id"`))).get();
     if (!within) await refuseBeyondCeiling(db, ceiling, publicId);
     throw new AppError(422, 'BUSINESS_RULE', { message: 'The last admin cannot be deleted' });

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { afterResponse } from '../../lib/after-response';
 import { audit } from '../../lib/audit';
 import { AppError } from '../../lib/errors';
+import { assertIfMatch } from '../../lib/etag';
 import { factory } from '../../lib/factory';
 import { AUTHENTICATED, defineRoute, permission } from '../../lib/route';
 import { endpoint, type AuthedEnv } from '../../middleware/endpoint';
@@ -9,6 +10,7 @@ import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { closeLiveSockets, sendSecurityNotice } from '../auth/security-events';
 import { ceilingOf } from '../roles/ceilings';
 import * as admin from './users-admin.service';
+import './users.search';
 import {
   AdminPatch,
   AdminUpdate,
@@ -62,6 +64,7 @@ const putRoute = defineRoute({
   path: '/:id',
   summary: 'Replace the editable fields of a user (self: fullName; users:write: also email, emailVerified)',
   tags: ['users'],
+  ifMatch: true,
   access: permission('users:write', 'id'),
   request: { params: UserIdParams, body: AdminUpdate, ownerBody: SelfUpdate },
   responses: { 200: { description: 'The updated user', schema: UserResponse }, 403: ceiling, 404: notFound, 409: { description: 'EMAIL_TAKEN', schema: ErrorResponse, codes: ['EMAIL_TAKEN'] } },
@@ -72,6 +75,7 @@ const patchRoute = defineRoute({
   path: '/:id',
   summary: 'Change some editable fields of a user',
   tags: ['users'],
+  ifMatch: true,
   access: permission('users:write', 'id'),
   request: { params: UserIdParams, body: AdminPatch, ownerBody: SelfPatch },
   responses: { 200: { description: 'The updated user', schema: UserResponse }, 403: ceiling, 404: notFound, 409: { description: 'EMAIL_TAKEN', schema: ErrorResponse, codes: ['EMAIL_TAKEN'] } },
@@ -82,6 +86,7 @@ const deleteRoute = defineRoute({
   path: '/:id',
   summary: 'Soft-delete a user (the user itself, or users:delete); every session ends at once',
   tags: ['users'],
+  ifMatch: true,
   access: permission('users:delete', 'id'),
   request: { params: UserIdParams },
   responses: { 204: NoContent, 403: ceiling, 404: notFound, 422: { description: 'The last admin cannot be deleted', schema: ErrorResponse } },
@@ -123,7 +128,7 @@ const revokeRoute = defineRoute({
  */
 async function applyUpdate(c: Context<AuthedEnv>, id: string, changes: admin.UserChanges) {
   const auth = c.var.auth;
-  const { user, emailChange } = await admin.updateUser(c.var.db, ceilingOf(auth), id, changes, auth);
+  const { user, emailChange } = await admin.updateUser(c.var.db, ceilingOf(auth), id, changes, auth, await precondition(c, id));
   audit(c, { action: 'user.update', outcome: 'success', targetId: id, details: { fields: Object.keys(c.var.jsonBody as object) } });
   if (emailChange) {
     audit(c, { action: 'security.sessions_ended', outcome: 'success', targetId: id, details: { reason: 'email_changed_by_admin', sessions: emailChange.sessionsEnded } });
@@ -138,6 +143,18 @@ async function applyUpdate(c: Context<AuthedEnv>, id: string, changes: admin.Use
     );
   }
   return user;
+}
+
+/**
+ * If-Match on /users/:id: the tag of what GET /users/:id answers now (412 when stale); its
+ * `updatedAt` then conditions the write itself, so a change in between is a 412 too.
+ */
+async function precondition(c: Context<AuthedEnv>, id: string): Promise<admin.Precondition | undefined> {
+  const header = c.req.header('If-Match');
+  if (header === undefined) return undefined;
+  const current = await loadUserView(c.var.db, id);
+  await assertIfMatch(header, current);
+  return current ? { updatedAt: current.updatedAt } : undefined;
 }
 
 function refuseOwnRoles(c: Context<AuthedEnv>, userId: string) {
@@ -176,7 +193,7 @@ export const usersRoutes = factory
   })
   .delete(deleteRoute.path, endpoint(deleteRoute), async (c) => {
     const { id } = c.req.valid('param');
-    await admin.softDeleteUser(c.var.db, ceilingOf(c.var.auth), id);
+    await admin.softDeleteUser(c.var.db, ceilingOf(c.var.auth), id, await precondition(c, id));
     audit(c, { action: 'user.delete', outcome: 'success', targetId: id });
     await afterResponse(c, 'closing live sockets', closeLiveSockets(c.env, id));
     return c.body(null, 204);

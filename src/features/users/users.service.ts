@@ -4,7 +4,7 @@ import type { Databases } from '../../db/client';
 import { isUniqueViolation } from '../../db/errors';
 import { profiles } from '../../db/schema/app';
 import { roles, userRoles, users } from '../../db/schema/auth';
-import { uuidv7 } from 'uuidv7';
+import { uuidv7 } from '../../lib/uuid';
 import { AppError } from '../../lib/errors';
 import { log } from '../../lib/log';
 import { verifyPassword } from '../../security/password';

@@ -87,7 +87,8 @@ describe('client version policy', () => {
         const value = Reflect.get(target, prop) as unknown;
         if (typeof value !== 'function') return value;
         return (...args: unknown[]) => {
-          if (prop === 'prepare' || prop === 'batch' || prop === 'exec') reads.d1 += 1;
+          // withSession: /api reads go through a D1 session (read replicas), opened on first use.
+          if (prop === 'prepare' || prop === 'batch' || prop === 'exec' || prop === 'withSession') reads.d1 += 1;
           return (value as (...a: unknown[]) => unknown).apply(target, args);
         };
       },
