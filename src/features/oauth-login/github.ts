@@ -1,6 +1,6 @@
-import * as oauth from 'oauth4webapi';
 import { providerError } from './oauth-login.errors';
-import { httpOptions, type ProviderConfig } from './oauth-login.providers';
+import type { ProviderConfig } from './oauth-login.providers';
+import { secureUrl } from './oidc';
 
 interface GithubUser {
   id: number;
@@ -20,8 +20,9 @@ interface GithubEmail {
 export async function githubClaims(provider: ProviderConfig, accessToken: string): Promise<Record<string, unknown>> {
   const api = provider.apiUrl ?? new URL('https://api.github.com');
   const get = async (path: string) => {
-    const res = await oauth.protectedResourceRequest(accessToken, 'GET', new URL(path, api.href.endsWith('/') ? api : `${api.href}/`), new Headers({ Accept: 'application/vnd.github+json', 'User-Agent': 'app-ubr' }), null, {
-      ...httpOptions(api),
+    const res = await fetch(secureUrl(new URL(path, api.href.endsWith('/') ? api : `${api.href}/`), 'github api'), {
+      headers: { Accept: 'application/vnd.github+json', Authorization: `Bearer ${accessToken}`, 'User-Agent': 'app-ubr' },
+      redirect: 'manual',
       signal: AbortSignal.timeout(5_000),
     });
     if (!res.ok) throw providerError(`github ${path} answered ${res.status}`);

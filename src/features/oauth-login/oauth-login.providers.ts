@@ -1,5 +1,5 @@
-import * as oauth from 'oauth4webapi';
 import { AppError } from '../../lib/errors';
+import { fetchDiscovery, type ProviderMetadata } from './oidc';
 
 /**
  * Social sign-in providers, read from the env at run time (no binding to declare per provider):
@@ -79,23 +79,14 @@ export function providerConfig(env: object, name: string): ProviderConfig {
 
 export const unknownProvider = () => new AppError(404, 'OAUTH_UNKNOWN_PROVIDER');
 
-/**
- * Plain http only to a loopback issuer (local development and the tests' own OIDC server);
- * everything else must be https, as oauth4webapi enforces by default.
- */
-export function httpOptions(issuer: URL): { [oauth.allowInsecureRequests]?: true } {
-  const loopback = issuer.protocol === 'http:' && (issuer.hostname === '127.0.0.1' || issuer.hostname === 'localhost' || issuer.hostname === '[::1]');
-  return loopback ? { [oauth.allowInsecureRequests]: true } : {};
-}
-
 const DISCOVERY_TTL_MS = 60 * 60_000;
-const discovered = new Map<string, { at: number; as: Promise<oauth.AuthorizationServer> }>();
+const discovered = new Map<string, { at: number; as: Promise<ProviderMetadata> }>();
 
 /**
  * The provider's metadata: by OIDC discovery (its issuer checked), cached per isolate for an
  * hour; GitHub publishes none, its two endpoints are fixed.
  */
-export function discover(provider: ProviderConfig): Promise<oauth.AuthorizationServer> {
+export function discover(provider: ProviderConfig): Promise<ProviderMetadata> {
   if (provider.kind === 'oauth2-github') {
     const base = provider.issuer.href.replace(/\/+$/, '');
     return Promise.resolve({ issuer: base, authorization_endpoint: `${base}/login/oauth/authorize`, token_endpoint: `${base}/login/oauth/access_token` });
@@ -103,9 +94,7 @@ export function discover(provider: ProviderConfig): Promise<oauth.AuthorizationS
   const key = provider.issuer.href;
   const hit = discovered.get(key);
   if (hit && Date.now() - hit.at < DISCOVERY_TTL_MS) return hit.as;
-  const as = oauth
-    .discoveryRequest(provider.issuer, { algorithm: 'oidc', ...httpOptions(provider.issuer), signal: AbortSignal.timeout(5_000) })
-    .then((res) => oauth.processDiscoveryResponse(provider.issuer, res));
+  const as = fetchDiscovery(provider.issuer);
   as.catch(() => discovered.delete(key));
   discovered.set(key, { at: Date.now(), as });
   return as;

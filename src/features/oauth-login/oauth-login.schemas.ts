@@ -15,7 +15,7 @@ const Opaque = (name: string, max = 512) => z.string({ error: `${name} is requir
 
 export const ProviderParams = z.object({ provider: z.string().check(z.regex(/^[a-z][a-z0-9]{0,31}$/, 'Unknown provider')) });
 export const AuthorizeQuery = z.object({ redirectTo: Opaque('redirectTo', 2048) });
-/** What the provider sends back; checked again by oauth4webapi against the stored state. */
+/** What the provider sends back; the state finds the flow, the rest is checked in oidc.ts (iss, error, code). */
 export const CallbackQuery = z.object({
   state: z.optional(z.string().check(z.maxLength(512))),
   code: z.optional(z.string().check(z.maxLength(4096))),

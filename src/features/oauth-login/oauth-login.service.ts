@@ -1,16 +1,13 @@
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import * as oauth from 'oauth4webapi';
 import type { Databases } from '../../db/client';
 import { isUniqueViolation } from '../../db/errors';
 import { randomToken, sha256Hex, timingSafeEqualStrings } from '../../lib/crypto';
 import { log } from '../../lib/log';
 import { invalidIdToken, invalidState, providerError, redirectNotAllowed } from './oauth-login.errors';
 import { githubClaims } from './github';
-import { discover, httpOptions, unknownProvider, type ProviderConfig } from './oauth-login.providers';
+import { discover, unknownProvider, type ProviderConfig } from './oauth-login.providers';
+import { authorizationCode, exchangeCode, pkcePair, ProviderRefusal, providerKeys, verifyIdToken } from './oidc';
 import { consumeTicket, createTicket, EXCHANGE_TTL_MS, FLOW_TTL_MS, identityFromClaims, resolveIdentity, type Resolution } from './identities.service';
 
-/** Signing algorithms accepted on an id_token: asymmetric only (never `none`, never HS* keyed by the client secret). */
-const ID_TOKEN_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 /** An id_token older than this (by `iat`) is refused on the native route. */
 const NATIVE_MAX_TOKEN_AGE = '10m';
 
@@ -43,9 +40,6 @@ export function allowedRedirect(allowlist: string | undefined, redirectTo: strin
   return target;
 }
 
-const client = (p: ProviderConfig): oauth.Client => ({ client_id: p.clientId });
-const clientAuth = (p: ProviderConfig) => (p.clientSecret ? oauth.ClientSecretPost(p.clientSecret) : oauth.None());
-
 interface FlowData {
   verifier: string;
   nonce: string;
@@ -63,10 +57,10 @@ export async function startAuthorization(db: Databases, provider: ProviderConfig
     throw providerError(`discovery failed: ${String(err)}`);
   });
   if (!as.authorization_endpoint) throw providerError('no authorization endpoint');
-  const verifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
+  const { verifier, challenge } = await pkcePair();
+  const state = randomToken(32);
   const oidc = provider.kind === 'oidc';
-  const nonce = oidc ? oauth.generateRandomNonce() : '';
+  const nonce = oidc ? randomToken(32) : '';
   const browserBinding = randomToken(32);
   const data: FlowData = { verifier, nonce, redirectTo, browserHash: await sha256Hex(browserBinding) };
   await createTicket(db, 'flow', provider.name, FLOW_TTL_MS, data as unknown as Record<string, unknown>, null, state);
@@ -78,7 +72,7 @@ export async function startAuthorization(db: Databases, provider: ProviderConfig
     scope: provider.scope,
     state,
     ...(oidc ? { nonce } : {}),
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge: challenge,
     code_challenge_method: 'S256',
   }).toString();
   return { location: url.href, browserBinding };
@@ -102,24 +96,23 @@ export async function finishAuthorization(db: Databases, provider: ProviderConfi
   const redirectTo = new URL(data.redirectTo);
   try {
     const as = await discover(provider);
-    const c = client(provider);
-    const params = oauth.validateAuthResponse(as, c, currentUrl, state);
-    const http = httpOptions(provider.issuer);
-    const response = await oauth.authorizationCodeGrantRequest(as, c, clientAuth(provider), params, callbackUrl, data.verifier, { ...http, signal: AbortSignal.timeout(10_000) });
+    const code = authorizationCode(as, currentUrl.searchParams);
+    const tokens = await exchangeCode(as, provider, code, callbackUrl, data.verifier);
     if (provider.kind === 'oauth2-github') {
-      const result = await oauth.processAuthorizationCodeResponse(as, c, response);
-      return { redirectTo, ok: true, resolution: await resolveIdentity(db, identityFromClaims(provider, await githubClaims(provider, result.access_token))) };
+      return { redirectTo, ok: true, resolution: await resolveIdentity(db, identityFromClaims(provider, await githubClaims(provider, tokens.access_token))) };
     }
-    const result = await oauth.processAuthorizationCodeResponse(as, c, response, { expectedNonce: data.nonce, requireIdToken: true });
-    // oauth4webapi checks iss, aud, exp, iat, nonce and the alg; the JWKS signature is checked
-    // here too, though the token came over TLS from the token endpoint (defence in depth).
-    await oauth.validateApplicationLevelSignature(as, response, http);
-    const claims = oauth.getValidatedIdTokenClaims(result);
-    if (!claims) return { redirectTo, ok: false, error: 'provider_error', reason: 'no id_token' };
+    if (!tokens.id_token) return { redirectTo, ok: false, error: 'provider_error', reason: 'no id_token' };
+    if (!as.jwks_uri) return { redirectTo, ok: false, error: 'provider_error', reason: 'no jwks_uri' };
+    // The token came over TLS from the token endpoint; its signature is checked all the same
+    // (defence in depth), with iss, aud, exp, iat, the nonce of this flow and azp.
+    const claims = await verifyIdToken(tokens.id_token, providerKeys(as.jwks_uri), { issuer: as.issuer, audiences: [provider.clientId], nonces: [data.nonce] });
     // Provider tokens are dropped here: we call no provider API after sign-in, so none is stored.
     return { redirectTo, ok: true, resolution: await resolveIdentity(db, identityFromClaims(provider, claims)) };
   } catch (err) {
-    if (err instanceof oauth.AuthorizationResponseError) return { redirectTo, ok: false, error: err.error === 'access_denied' ? 'access_denied' : 'provider_error', reason: err.error };
+    if (err instanceof ProviderRefusal) {
+      log('warn', 'oauth callback refused', { provider: provider.name, reason: err.error });
+      return { redirectTo, ok: false, error: err.error === 'access_denied' ? 'access_denied' : 'provider_error', reason: err.error };
+    }
     const code = (err as { code?: string }).code;
     if (code === 'OAUTH_LINK_REFUSED') return { redirectTo, ok: false, error: 'link_refused', reason: (err as { reason?: string }).reason ?? '' };
     log('warn', 'oauth callback failed', { provider: provider.name, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), code });
@@ -129,8 +122,6 @@ export async function finishAuthorization(db: Databases, provider: ProviderConfi
 
 /** The one-time code the callback puts on redirectTo; its hash is stored, 2 min, single use. */
 export const issueExchangeCode = (db: Databases, provider: string, userInternalId: number) => createTicket(db, 'exchange', provider, EXCHANGE_TTL_MS, {}, userInternalId);
-
-const remoteJwks = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 
 /**
  * Native sign-in with the id_token a platform SDK returned: signature by the provider's JWKS,
@@ -143,23 +134,12 @@ export async function nativeSignIn(db: Databases, provider: ProviderConfig, idTo
     throw providerError(`discovery failed: ${String(err)}`);
   });
   if (!as.jwks_uri) throw providerError('no jwks_uri');
-  let jwks = remoteJwks.get(as.jwks_uri);
-  if (!jwks) {
-    jwks = createRemoteJWKSet(new URL(as.jwks_uri), { timeoutDuration: 5_000 });
-    remoteJwks.set(as.jwks_uri, jwks);
-  }
-  let payload: JWTPayload;
-  try {
-    ({ payload } = await jwtVerify(idToken, jwks, { issuer: as.issuer, audience: provider.audiences, algorithms: ID_TOKEN_ALGS, maxTokenAge: NATIVE_MAX_TOKEN_AGE, requiredClaims: ['sub', 'iat', 'exp', 'nonce'] }));
-  } catch (err) {
-    throw invalidIdToken(err instanceof Error ? `${(err as { code?: string }).code ?? err.name}` : 'verify failed');
-  }
-  // Several audiences: the authorized party must be one of ours (OIDC Core 3.1.3.7).
-  if (Array.isArray(payload.aud) && payload.aud.length > 1 && !provider.audiences.includes(String(payload.azp))) throw invalidIdToken('azp');
+  const payload = await verifyIdToken(idToken, providerKeys(as.jwks_uri), { issuer: as.issuer, audiences: provider.audiences, nonces: [nonce, await sha256Hex(nonce)], maxTokenAge: NATIVE_MAX_TOKEN_AGE }).catch(
+    (err: unknown) => {
+      throw invalidIdToken(err instanceof ProviderRefusal ? err.error : 'verify failed');
+    },
+  );
   const tokenNonce = String(payload.nonce);
-  const hashed = await sha256Hex(nonce);
-  const nonceOk = (await timingSafeEqualStrings(tokenNonce, nonce)) || (await timingSafeEqualStrings(tokenNonce, hashed));
-  if (!nonceOk) throw invalidIdToken('nonce mismatch');
   try {
     await createTicket(db, 'native_nonce', provider.name, FLOW_TTL_MS, {}, null, `${provider.name}:${tokenNonce}`);
   } catch (err) {
