@@ -1,5 +1,4 @@
 import type { Context } from 'hono';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { eq } from 'drizzle-orm';
 import { users } from '../../db/schema/auth';
 import { audit } from '../../lib/audit';
@@ -19,7 +18,18 @@ import { consumeTicket, EXCHANGE_TTL_MS, LINK_TTL_MS, peekTicket, type Resolutio
 import { allowedRedirect, finishAuthorization, issueExchangeCode, nativeSignIn, startAuthorization } from './oauth-login.service';
 
 /** `__Host-ubr_oauth`: HttpOnly, Secure, SameSite=Lax (sent on the provider's top-level redirect back), path /. */
-const FLOW_COOKIE = 'ubr_oauth';
+/** `__Host-`: Secure, Path=/, no Domain, so no sibling or subdomain can set or read it. */
+const FLOW_COOKIE = '__Host-ubr_oauth';
+const flowCookie = (value: string, maxAge: number) => `${FLOW_COOKIE}=${value}; Max-Age=${maxAge}; Path=/; HttpOnly; Secure; SameSite=Lax`;
+
+/** The flow cookie of this request (its value is base64url: nothing to decode). */
+function readFlowCookie(c: Context<AppEnv>): string | undefined {
+  for (const part of (c.req.header('Cookie') ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === FLOW_COOKIE) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
 
 const authorizeRoute = defineRoute({
   method: 'get',
@@ -106,13 +116,13 @@ export const oauthLoginRoutes = factory
     const redirectTo = allowedRedirect(c.env.OAUTH_REDIRECT_ALLOWLIST, c.req.valid('query').redirectTo);
     const callbackUrl = `${origin(c)}${c.req.path.replace(/\/authorize$/, '/callback')}`;
     const { location, browserBinding } = await startAuthorization(c.var.db, provider, redirectTo.href, callbackUrl);
-    setCookie(c, FLOW_COOKIE, browserBinding, { prefix: 'host', httpOnly: true, sameSite: 'Lax', maxAge: 600 });
+    c.header('Set-Cookie', flowCookie(browserBinding, 600), { append: true });
     return c.redirect(location, 302);
   })
   .get(callbackRoute.path, endpoint(callbackRoute), async (c) => {
     const provider = providerConfig(c.env, c.req.valid('param').provider);
-    const binding = getCookie(c, FLOW_COOKIE, 'host');
-    deleteCookie(c, FLOW_COOKIE, { prefix: 'host', path: '/', secure: true });
+    const binding = readFlowCookie(c);
+    c.header('Set-Cookie', flowCookie('', 0), { append: true });
     const result = await finishAuthorization(c.var.db, provider, new URL(c.req.url), binding, `${origin(c)}${c.req.path}`);
     if (!result.ok) {
       audit(c, { action: 'oauth.login', outcome: 'failure', details: { provider: provider.name, reason: result.reason.slice(0, 100) } });
