@@ -47,9 +47,13 @@ export function cloudflareClient({ token, accountId, baseUrl = 'https://api.clou
   /** Every item of a paginated list (page/per_page; stops when result_info says so or a page is short). */
   async function listAll(path, perPage) {
     const items = [];
+    const seen = new Set();
     for (let page = 1; page <= 1000; page += 1) {
       const json = await call('GET', `${path}?page=${page}&per_page=${perPage}`);
-      const batch = json.result ?? [];
+      const batch = (json.result ?? []).filter((item) => !seen.has(JSON.stringify(item)));
+      // An endpoint that ignores `page` answers the same items again: stop instead of looping.
+      if (page > 1 && batch.length === 0) break;
+      for (const item of batch) seen.add(JSON.stringify(item));
       items.push(...batch);
       const info = json.result_info;
       const totalPages = info?.total_pages ?? (info?.total_count != null ? Math.ceil(info.total_count / (info.per_page || perPage)) : undefined);

@@ -36,6 +36,9 @@ function standIn() {
       const kind = collections[rec.path.slice(base.length)];
       if (!rec.path.startsWith(base) || !kind) return send(404, { success: false, errors: [{ code: 7003, message: 'No route' }], result: null });
       const items = state[kind];
+      if (req.method === 'GET' && state.ignorePaging?.includes(kind)) {
+        return send(200, { success: true, errors: [], messages: [], result: items });
+      }
       if (req.method === 'GET') {
         const page = Number(rec.query.page ?? 1);
         const perPage = Number(rec.query.per_page ?? 20);
@@ -84,7 +87,7 @@ describe('npm run provision', () => {
     dirs.push(dir);
     config = path.join(dir, 'wrangler.toml');
     copyFileSync(path.join(ROOT, 'wrangler.toml'), config);
-    Object.assign(state, { d1: [], kv: [], queues: [], requests: [], failWith: null });
+    Object.assign(state, { d1: [], kv: [], queues: [], requests: [], failWith: null, ignorePaging: null });
     // 150 unrelated databases: the staging ones are only found by reading past page 1.
     for (let i = 0; i < 150; i += 1) state.d1.push({ uuid: randomUUID(), name: `other-${i}` });
     // One staging database already exists: it is found, not created.
@@ -162,6 +165,17 @@ describe('npm run provision', () => {
     const retry = await run(['--env', 'staging', '--config', config], { baseUrl });
     assert.equal(retry.code, 0, retry.stderr);
     assert.equal(writes().filter((r) => r.path.endsWith('/d1/database')).length, 0, 'databases of the failed run are found, not created twice');
+  });
+
+  it('a list endpoint that ignores page/per_page (no result_info) is read once more, not looped', async () => {
+    state.ignorePaging = ['queues'];
+    for (let i = 0; i < 120; i += 1) state.queues.push({ queue_id: `q${i}`, queue_name: `other-${i}` });
+    state.queues.push({ queue_id: 'q-audit', queue_name: 'app-ubr-audit-staging' });
+    const out = await run(['--env', 'staging', '--dry-run', '--config', config], { baseUrl });
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(state.requests.filter((r) => r.path.endsWith('/queues')).length, 2);
+    assert.match(out.stdout, /ok {5}queue app-ubr-audit-staging \(q-audit\)/);
+    assert.match(out.stdout, /dry run: 10 change\(s\) planned/);
   });
 
   it('a wrong token (401 on list) fails before anything is created', async () => {
