@@ -288,7 +288,7 @@ async function main() {
     logSink,
   });
   const target = inst.urls['app-nolimit'];
-  log(`workerd ready in ${inst.readyMs.toFixed(0)} ms; load goes to app-nolimit (${target}), queues consumed by app`);
+  log(`bundle ${app.gzipKiB.toFixed(2)} KiB gzip; workerd ready in ${inst.readyMs.toFixed(0)} ms; load goes to app-nolimit (${target}), queues consumed by app`);
 
   const fixture = await createFixture(target);
   const auth = await inst.mf.getD1Database('AUTH_DB', 'app');
@@ -326,11 +326,11 @@ async function main() {
   const ok = failures.length === 0 && networkErrors === 0 && routes.every((r) => r.unexpected === 0) && checks.every((c) => c.ok);
   if (args.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else {
-    const ms = (v) => (Number.isFinite(v) ? v.toFixed(1) : '–').padStart(8);
+    const ms = (v) => (Number.isFinite(v) ? v.toFixed(1) : '–').padStart(10);
     const lines = [
       '',
       `${summary.command}: ${settings.clients} clients, ${summary.loadS} s, ${totalReq} requests (${summary.rps} req/s), load avg ${loadStart} → ${summary.machine.loadEnd} on ${os.cpus().length} cores`,
-      `${'route'.padEnd(22)}${'n'.padStart(7)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}  statuses`,
+      `${'route'.padEnd(22)}${'n'.padStart(7)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}  statuses`,
       ...routes.map((r) => `${r.route.padEnd(22)}${String(r.total).padStart(7)}${ms(r.p50)}${ms(r.p99)}  ${JSON.stringify(r.statuses)}`),
       '',
       ...checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
