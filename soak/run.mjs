@@ -47,9 +47,11 @@ const positiveInt = (v, name) => {
 const settings = {
   clients: args.clients ? positiveInt(args.clients, 'clients') : args.ci ? 40 : 200,
   durationS: args.duration ? positiveInt(args.duration, 'duration') : args.ci ? 15 : 60,
-  // How long the audit queue may take to drain after the load stops.
+  // How long the audit and notification queues may take to drain after the load stops.
   drainS: args.ci ? 30 : 90,
 };
+// Operators next to the users (1 per 20), so admin list and notification send get samples too.
+settings.admins = Math.max(1, Math.ceil(settings.clients / 20));
 
 const T0 = performance.now();
 const log = (...m) => console.error(`soak [${((performance.now() - T0) / 1000).toFixed(1)}s]:`, ...m);
@@ -243,16 +245,20 @@ async function checkInvariants(mf, fixture) {
   const drainStart = performance.now();
   let registers;
   let logouts;
+  let pending;
   for (;;) {
     registers = await allIn(logs, "SELECT DISTINCT target_id FROM audit_logs WHERE action = 'auth.register' AND outcome = 'success' AND target_id IN (%IN%)", userIds);
     logouts = await allIn(logs, "SELECT DISTINCT actor_id FROM audit_logs WHERE action = 'auth.logout' AND outcome = 'success' AND actor_id IN (%IN%)", outUsers);
-    const done = registers.length >= userIds.length && logouts.length >= outUsers.length;
+    pending = (await app.prepare("SELECT count(*) AS n FROM notifications WHERE kind = 'soak.ping' AND status IN ('queued', 'sending')").first()).n;
+    const done = registers.length >= userIds.length && logouts.length >= outUsers.length && pending === 0;
     if (done || performance.now() - drainStart > settings.drainS * 1000) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   const drained = `after ${((performance.now() - drainStart) / 1000).toFixed(1)} s of draining (bound ${settings.drainS} s)`;
   check('an auth.register audit event per acknowledged registration', registers.length === userIds.length, `${registers.length} of ${userIds.length} ${drained}`);
   check('an auth.logout audit event per acknowledged logout', logouts.length === outUsers.length, `${logouts.length} of ${outUsers.length} ${drained}`);
+  const final = await app.prepare("SELECT status, count(*) AS n FROM notifications WHERE kind = 'soak.ping' GROUP BY status").all();
+  check('every notification ended delivered, failed or suppressed', pending === 0, `${JSON.stringify(Object.fromEntries(final.results.map((r) => [r.status, r.n])))} ${drained}`);
   void fixture;
   return checks;
 }
@@ -297,11 +303,12 @@ async function main() {
     .bind(randomUUID(), Date.now(), fixture.userId)
     .run();
 
-  const clients = Array.from({ length: settings.clients + 1 }, () => sequentialClient(target, { timeoutMs: 180_000 }));
+  const clients = Array.from({ length: settings.clients + settings.admins }, () => sequentialClient(target, { timeoutMs: 180_000 }));
   const started = performance.now();
   const deadline = started + settings.durationS * 1000;
-  log(`load: ${settings.clients} user clients + 1 admin client for ${settings.durationS} s…`);
-  await Promise.all([adminLoop(clients[0], fixture, deadline), ...clients.slice(1).map((c) => userLoop(c, deadline))]);
+  log(`load: ${settings.clients} user clients + ${settings.admins} admin clients for ${settings.durationS} s…`);
+  const admins = clients.slice(0, settings.admins).map((c) => adminLoop(c, fixture, deadline));
+  await Promise.all([...admins, ...clients.slice(settings.admins).map((c) => userLoop(c, deadline))]);
   const loadS = (performance.now() - started) / 1000;
   clients.forEach((c) => c.close());
   log(`load done in ${loadS.toFixed(1)} s (the last iterations finish past the deadline); checking invariants…`);
@@ -329,7 +336,7 @@ async function main() {
     const ms = (v) => (Number.isFinite(v) ? v.toFixed(1) : '–').padStart(10);
     const lines = [
       '',
-      `${summary.command}: ${settings.clients} clients, ${summary.loadS} s, ${totalReq} requests (${summary.rps} req/s), load avg ${loadStart} → ${summary.machine.loadEnd} on ${os.cpus().length} cores`,
+      `${summary.command}: ${settings.clients} clients + ${settings.admins} admins, ${summary.loadS} s, ${totalReq} requests (${summary.rps} req/s), load avg ${loadStart} → ${summary.machine.loadEnd} on ${os.cpus().length} cores`,
       `${'route'.padEnd(22)}${'n'.padStart(7)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}  statuses`,
       ...routes.map((r) => `${r.route.padEnd(22)}${String(r.total).padStart(7)}${ms(r.p50)}${ms(r.p99)}  ${JSON.stringify(r.statuses)}`),
       '',
