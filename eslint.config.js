@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.wrangler/', 'worker-configuration.d.ts', 'migrations/', 'bench/.tmp/', 'dist/', 'public/docs/scalar.standalone.js', 'clients/typescript/src/schema.d.ts', 'clients/typescript/openapi.json'] },
+  { ignores: ['node_modules/', '.wrangler/', 'worker-configuration.d.ts', 'migrations/', 'bench/.tmp/', 'soak/.tmp/', 'dist/', 'public/docs/scalar.standalone.js', 'clients/typescript/src/schema.d.ts', 'clients/typescript/openapi.json'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -21,7 +21,7 @@ export default tseslint.config(
     languageOptions: { globals: { location: 'readonly', fetch: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', Node: 'readonly', confirm: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' } },
   },
   {
-    files: ['scripts/**/*.mjs', 'bench/**/*.mjs', '.ci/**/*.mjs'],
+    files: ['scripts/**/*.mjs', 'bench/**/*.mjs', 'soak/**/*.mjs', '.ci/**/*.mjs', 'test/ops/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', TextEncoder: 'readonly', WebAssembly: 'readonly', performance: 'readonly', AbortSignal: 'readonly' } },
   },
 );

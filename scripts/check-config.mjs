@@ -69,8 +69,23 @@ if (!pin || !existsSync(DOCS_UI)) {
     failures += 1;
   }
 }
+// One version source: package.json `version`. No environment may hard-code another APP_VERSION
+// (deploys override it with <version>+<git sha>), and CHANGELOG.md has an entry for it.
+const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
+for (const env of [undefined, 'staging', 'production']) {
+  const declared = unstable_readConfig({ config: file, env }, { hideWarnings: true }).vars?.APP_VERSION;
+  if (declared !== version) {
+    console.error(`[${env ? `env.${env}` : 'top level'}] APP_VERSION is ${JSON.stringify(declared)}; it must be package.json's version "${version}"`);
+    failures += 1;
+  }
+}
+const changelog = existsSync('CHANGELOG.md') ? readFileSync('CHANGELOG.md', 'utf8') : '';
+if (!changelog.split('\n').some((l) => l.startsWith(`## [${version}] - `))) {
+  console.error(`CHANGELOG.md has no "## [${version}] - <date>" entry for package.json's version`);
+  failures += 1;
+}
 if (failures > 0) {
   console.error(`check-config: ${failures} problem(s)`);
   process.exit(1);
 }
-console.log('check-config: every environment declares every binding and serves the pinned docs UI');
+console.log(`check-config: every environment declares every binding, serves the pinned docs UI and runs APP_VERSION ${version}`);

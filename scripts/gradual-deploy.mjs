@@ -5,6 +5,7 @@
 // back: use `wrangler d1 time-travel restore` with the bookmark printed before migrating).
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { versionVarArgs } from './lib/version.mjs';
 
 const { values } = parseArgs({ options: { env: { type: 'string' }, percent: { type: 'string' }, tag: { type: 'string' }, promote: { type: 'string' } } });
 if (!values.env) throw new Error('--env is required');
@@ -23,7 +24,7 @@ if (values.promote) {
 const percent = Number(values.percent ?? '10');
 if (!(percent > 0 && percent < 100)) throw new Error('--percent must be between 1 and 99');
 const current = JSON.parse(wrangler(['deployments', 'status', '--json'])).versions?.[0]?.version_id;
-const upload = wrangler(['versions', 'upload', ...(values.tag ? ['--tag', values.tag] : []), '--message', `rollout ${values.tag ?? ''}`]);
+const upload = wrangler(['versions', 'upload', ...versionVarArgs(), ...(values.tag ? ['--tag', values.tag] : []), '--message', `rollout ${values.tag ?? ''}`]);
 const id = /Worker Version ID:\s*([0-9a-f-]{36})/i.exec(upload)?.[1];
 if (!id) throw new Error('could not read the uploaded version id');
 const split = current ? [`${id}@${percent}`, `${current}@${100 - percent}`] : [`${id}@100`];

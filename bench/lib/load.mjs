@@ -88,7 +88,7 @@ export async function runLoad({ url, method = 'GET', headers = {}, body, request
 }
 
 /** A keep-alive HTTP client with one socket: sequential requests, one at a time. */
-export function sequentialClient(origin) {
+export function sequentialClient(origin, { timeoutMs = 30_000 } = {}) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const { hostname, port } = new URL(origin);
   const send = ({ method = 'GET', path = '/', headers = {}, body }) =>
@@ -101,7 +101,7 @@ export function sequentialClient(origin) {
         res.on('end', () => resolve({ status: res.statusCode, ms: Number(process.hrtime.bigint() - t0) / 1e6, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
-      req.setTimeout(30_000, () => req.destroy(new Error(`timeout: ${method} ${origin}${path}`)));
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout: ${method} ${origin}${path}`)));
       req.on('error', reject);
       req.end(payload);
     });

@@ -184,6 +184,32 @@ export function defineRows({ fixture, pool, conns }) {
       ],
     },
     {
+      // Issue 17: what Idempotency-Key costs. Each request a new key and role (the claim row,
+      // the work, the stored response) against the same key and body replayed (one lookup).
+      id: 'idem-first',
+      label: 'POST /api/v1/roles, new Idempotency-Key each (first call), limiter off',
+      worker: 'app-nolimit',
+      method: 'POST',
+      path: `${API}/roles`,
+      expectStatus: 201,
+      conns: Math.min(conns, 16),
+      vary: (i) => ({
+        headers: { ...bearer, ...JSON_HEADERS, 'Idempotency-Key': `bench-first-${process.pid}-${i}-${randomUUID()}` },
+        body: JSON.stringify({ name: `bench-${randomUUID().slice(0, 18)}`, permissions: ['users:read'] }),
+      }),
+    },
+    {
+      id: 'idem-replay',
+      label: 'POST /api/v1/roles, same Idempotency-Key and body (replay), limiter off',
+      worker: 'app-nolimit',
+      method: 'POST',
+      path: `${API}/roles`,
+      expectStatus: 201,
+      conns,
+      headers: { ...bearer, ...JSON_HEADERS, 'Idempotency-Key': `bench-replay-${randomUUID()}` },
+      body: JSON.stringify({ name: `bench-replay-${randomUUID().slice(0, 8)}`, permissions: ['users:read'] }),
+    },
+    {
       id: 'search',
       label: `GET /api/v1/search over ${SEARCH_USERS / 1000}k users, limiter off`,
       worker: 'app-nolimit',

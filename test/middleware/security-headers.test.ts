@@ -1,5 +1,6 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { EDGE_CACHE_CONTROL } from '../../src/lib/edge-cache';
 import { BASE, call, freshIp, registerUser } from '../helpers/api';
 import { callWithEnv } from '../helpers/tokens';
 
@@ -60,7 +61,7 @@ describe('Cache-Control', () => {
   });
 
   it('lets public documents be cached', async () => {
-    expect((await exports.default.fetch(`${BASE}/.well-known/jwks.json`)).headers.get('Cache-Control')).toBe('public, max-age=300');
-    expect((await exports.default.fetch(`${BASE}/api/v1/openapi.json`)).headers.get('Cache-Control')).toBe('public, max-age=300');
+    expect((await exports.default.fetch(`${BASE}/.well-known/jwks.json`)).headers.get('Cache-Control')).toBe(EDGE_CACHE_CONTROL.versioned);
+    expect((await exports.default.fetch(`${BASE}/api/v1/openapi.json`)).headers.get('Cache-Control')).toBe(EDGE_CACHE_CONTROL.versioned);
   });
 });
