@@ -12,6 +12,8 @@ import { docsPage, docsRoutes } from './features/docs/docs.routes';
 import { healthRoutes } from './features/health/health.routes';
 import { logsRoutes } from './features/logs/logs.routes';
 import { mfaRoutes } from './features/mfa/mfa.routes';
+import { identitiesRoutes } from './features/oauth-login/identities.routes';
+import { oauthLoginRoutes } from './features/oauth-login/oauth-login.routes';
 import { notificationsRoutes } from './features/notifications/notifications.routes';
 import { preferencesRoutes } from './features/notifications/preferences.routes';
 import { streamRoutes } from './features/notifications/stream.routes';
@@ -73,6 +75,8 @@ const api = factory
   .route('/auth', authRoutes)
   .route('/auth', recoveryRoutes)
   .route('/auth/mfa', mfaRoutes)
+  .route('/auth/oauth', oauthLoginRoutes)
+  .route('/auth/identities', identitiesRoutes)
   .route('/users', usersRoutes)
   .route('/roles', rolesRoutes)
   .route('/api-keys', apiKeysRoutes)

@@ -122,3 +122,12 @@ export async function passwordPolicyError(password: string, email?: string): Pro
   if (email && password.toLowerCase() === email.toLowerCase()) return 'Password must not be your email';
   return null;
 }
+
+/**
+ * The stored "hash" of an account made by social sign-in, that has no password yet: never a
+ * PHC string, so `verifyPassword` refuses it at the full cost of a real check. `users.password_hash`
+ * stays NOT NULL: making it nullable means rebuilding the users table in SQLite, whose DROP would
+ * cascade into every table that references it under D1's enforced foreign keys. A password is
+ * set later through the reset flow.
+ */
+export const NO_PASSWORD = '!none';

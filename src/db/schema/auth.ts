@@ -325,3 +325,51 @@ export const passwordlessFlows = sqliteTable(
   },
   (t) => [uniqueIndex('passwordless_flows_flow_hash_uq').on(t.flowHash), index('passwordless_flows_expires_at_idx').on(t.expiresAt)],
 );
+
+/**
+ * Social sign-in identities: provider + subject is the key (never the email, which the provider
+ * may let its user change). Provider access/refresh tokens are not stored (we call no provider
+ * API after sign-in), so there is nothing to leak here but the link itself.
+ */
+export const oauthIdentities = sqliteTable(
+  'oauth_identities',
+  {
+    ...baseColumns(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    provider: text().notNull(),
+    subject: text().notNull(),
+    /** The provider's email at the last sign-in, for display only (never used to match). */
+    email: text(),
+    emailVerified: integer({ mode: 'boolean' }).notNull().default(false),
+    lastLoginAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('oauth_identities_provider_subject_uq').on(t.provider, t.subject), index('oauth_identities_user_idx').on(t.userId)],
+);
+
+/**
+ * Short-lived single-use social sign-in records, only hashes of their keys stored:
+ * - `flow`: an authorization request (key: the state; PKCE verifier, nonce, redirectTo, and the
+ *   hash of the browser cookie it is bound to), 10 min.
+ * - `native_nonce`: a nonce already spent by a native id-token sign-in (replay guard), 10 min.
+ * - `exchange`: the one-time code the callback hands to redirectTo, for a token pair, 2 min.
+ * - `link`: a pending link (same verified email as an existing account), consumed by that
+ *   account once signed in, 10 min.
+ * Consumed by one conditional UPDATE, so two concurrent uses have exactly one winner.
+ */
+export const oauthTickets = sqliteTable(
+  'oauth_tickets',
+  {
+    ...baseColumns(),
+    kind: text({ enum: ['flow', 'native_nonce', 'exchange', 'link'] }).notNull(),
+    keyHash: text().notNull(),
+    provider: text().notNull(),
+    /** JSON payload of the kind (never a provider token). */
+    data: text({ mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    userId: integer().references(() => users.id, { onDelete: 'cascade' }),
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    usedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('oauth_tickets_key_uq').on(t.keyHash), index('oauth_tickets_expires_at_idx').on(t.expiresAt)],
+);

@@ -271,7 +271,7 @@ export async function revokeOwnSession(db: Databases, userInternalId: number, se
 
 /**
  * Signs in a user who proved who they are without a password (passkey, email code, magic
- * link): a new session and the same token pair as login, device token included.
+ * link, social sign-in): a new session and the same token pair as login, device token included.
  * Null when the user is gone (deleted meanwhile).
  */
 export async function openSessionFor(deps: AuthDeps, userInternalId: number, meta: ClientMeta): Promise<TokenPair | null> {
