@@ -1,6 +1,6 @@
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { Databases } from '../../db/client';
-import { oauthClients, oauthGrants, oauthTokenFamilies } from '../../db/schema/auth';
+import { oauthClients, oauthGrants, oauthTokenFamilies } from '../../db/schema/auth-oauth';
 import { randomToken, sha256Hex } from '../../lib/crypto';
 import { AppError, notFound } from '../../lib/errors';
 

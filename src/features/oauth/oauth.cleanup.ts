@@ -1,6 +1,6 @@
 import { and, inArray, isNotNull, lt, notExists, or, eq } from 'drizzle-orm';
 import type { AuthDb } from '../../db/client';
-import { oauthCodes, oauthSpentRefreshTokens, oauthTokenFamilies } from '../../db/schema/auth';
+import { oauthCodes, oauthSpentRefreshTokens, oauthTokenFamilies } from '../../db/schema/auth-oauth';
 
 /**
  * Bounded deletes for the cron job. Dead rows are kept a grace period first: a code replayed or

@@ -1,7 +1,8 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import { uuidv7 } from '../../lib/uuid';
 import type { Databases } from '../../db/client';
-import { oauthClients, oauthCodes, oauthGrants, oauthSpentRefreshTokens, oauthTokenFamilies, users } from '../../db/schema/auth';
+import { users } from '../../db/schema/auth';
+import { oauthClients, oauthCodes, oauthGrants, oauthSpentRefreshTokens, oauthTokenFamilies } from '../../db/schema/auth-oauth';
 import { isUniqueViolation } from '../../db/errors';
 import type { AppConfig } from '../../lib/config';
 import { randomToken, sha256Hex, timingSafeEqualStrings } from '../../lib/crypto';
