@@ -3,9 +3,8 @@ import { createMiddleware } from 'hono/factory';
 import { getConfig } from '../lib/config';
 import { AppError } from '../lib/errors';
 import type { AppEnv } from '../lib/factory';
-import { grantedPermissions } from '../lib/permissions';
 import { getKeyRing, InvalidTokenError, verifyAccessToken } from '../security/jwt';
-import { findSessionCaller, type CallerRow } from '../features/auth/caller.repository';
+import { callerPermissions, findSessionCaller, type CallerRow } from '../features/auth/caller.repository';
 import type { UserRow } from '../features/users/users.service';
 
 export interface AuthContext {
@@ -35,9 +34,7 @@ export function callerContext(
   row: CallerRow,
   via: { sessionId: string; sessionInternalId: number; apiKeyId?: string; permissions?: (own: Set<string>) => Set<string> },
 ): AuthContext {
-  const roles = row.role_names ? row.role_names.split(',').sort() : [];
-  // In TypeScript, not SQL: the hot path stays one statement and admin's rule lives in one place.
-  const own = grantedPermissions(roles, row.perms ? (JSON.parse(row.perms) as string[]) : []);
+  const { roles, permissions: own } = callerPermissions(row);
   return {
     userId: row.public_id,
     userInternalId: row.uid,

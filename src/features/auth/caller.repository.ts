@@ -1,5 +1,6 @@
 import { not, sql } from 'drizzle-orm';
 import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
+import { grantedPermissions } from '../../lib/permissions';
 import { deadSession } from './sessions.repository';
 
 /** The caller's columns every authentication query selects: user, role names, permissions. */
@@ -19,6 +20,16 @@ export interface CallerRow {
   perms: string | null;
 }
 
+/**
+ * A caller row's role names (sorted) and the permissions they grant: the roles' own list, or
+ * every permission for admin (`grantedPermissions`). In TypeScript, not SQL: the hot-path
+ * statement stays one, and admin's rule lives in one place.
+ */
+export function callerPermissions(row: Pick<CallerRow, 'role_names' | 'perms'>): { roles: string[]; permissions: Set<string> } {
+  const roles = row.role_names ? row.role_names.split(',').sort() : [];
+  return { roles, permissions: grantedPermissions(roles, row.perms ? (JSON.parse(row.perms) as string[]) : []) };
+}
+
 // Raw on purpose: this runs on every authenticated request. Building the same statement with
 // the query builder costs ~0.1 ms of CPU per request (measured with drizzle-orm 0.45, `.toSQL()`
 // in Node), for the same single statement; this string is built once per isolate instead. Its
@@ -36,4 +47,9 @@ WHERE sessions.public_id = ?1 AND users.public_id = ?2 AND ${new SQLiteAsyncDial
  */
 export function findSessionCaller(db: D1Database, sessionPublicId: string, userPublicId: string, now: number): Promise<(CallerRow & { sid: number }) | null> {
   return db.prepare(SESSION_SQL).bind(sessionPublicId, userPublicId, now).first<CallerRow & { sid: number }>();
+}
+
+/** A live (not deleted) user by internal id, with roles and permissions read now. */
+export function findLiveCaller(db: D1Database, userInternalId: number): Promise<CallerRow | null> {
+  return db.prepare(`SELECT ${CALLER_COLUMNS} FROM users WHERE users.id = ?1 AND users.deleted_at IS NULL`).bind(userInternalId).first<CallerRow>();
 }

@@ -6,9 +6,8 @@ import { oauthClients, oauthCodes, oauthGrants, oauthSpentRefreshTokens, oauthTo
 import { isUniqueViolation } from '../../db/errors';
 import type { AppConfig } from '../../lib/config';
 import { randomToken, sha256Hex, timingSafeEqualStrings } from '../../lib/crypto';
-import { grantedPermissions } from '../../lib/permissions';
 import { ACCESS_TOKEN_TTL_SECONDS, getKeyRing, InvalidTokenError, signWithRing, verifyAccessToken } from '../../security/jwt';
-import { CALLER_COLUMNS, type CallerRow } from '../auth/caller.repository';
+import { callerPermissions, findLiveCaller, type CallerRow } from '../auth/caller.repository';
 import { loadUserView } from '../users/users.service';
 import { OAuthError } from './oauth.errors';
 import { OIDC_SCOPES } from './oauth.schemas';
@@ -65,10 +64,8 @@ export async function authenticateClient(db: Databases, creds: ClientCredentials
 
 /** The user's current permissions (roles read now: a revoked role narrows every OAuth token at once). */
 async function userNow(env: CloudflareBindings, userInternalId: number): Promise<(CallerRow & { permissions: Set<string> }) | null> {
-  const row = await env.AUTH_DB.prepare(`SELECT ${CALLER_COLUMNS} FROM users WHERE users.id = ?1 AND users.deleted_at IS NULL`).bind(userInternalId).first<CallerRow>();
-  if (!row) return null;
-  const roles = row.role_names ? row.role_names.split(',') : [];
-  return { ...row, permissions: grantedPermissions(roles, row.perms ? (JSON.parse(row.perms) as string[]) : []) };
+  const row = await findLiveCaller(env.AUTH_DB, userInternalId);
+  return row && { ...row, permissions: callerPermissions(row).permissions };
 }
 
 /** Scopes a user can hold: the OIDC ones and the permissions they hold now (never more). */
