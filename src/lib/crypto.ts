@@ -30,6 +30,11 @@ export function randomToken(bytes = 32): string {
   return base64url(randomBytes(bytes));
 }
 
+/** RFC 7636 §4.2 S256: BASE64URL(SHA-256(ASCII(code_verifier))), for both sides of PKCE. */
+export async function pkceChallenge(verifier: string): Promise<string> {
+  return base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(verifier))));
+}
+
 export async function sha256Hex(value: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', encoder.encode(value));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { base64url, randomToken, timingSafeEqualStrings } from '../../lib/crypto';
+import { pkceChallenge, randomToken, timingSafeEqualStrings } from '../../lib/crypto';
 
 /**
  * The relying-party side of OpenID Connect and OAuth 2 that social sign-in needs, on jose and
@@ -67,8 +67,7 @@ export async function fetchDiscovery(issuer: URL): Promise<ProviderMetadata> {
 /** RFC 7636: a 43-character verifier (32 random bytes) and its S256 challenge. */
 export async function pkcePair(): Promise<{ verifier: string; challenge: string }> {
   const verifier = randomToken(32);
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier));
-  return { verifier, challenge: base64url(new Uint8Array(digest)) };
+  return { verifier, challenge: await pkceChallenge(verifier) };
 }
 
 /**

@@ -5,7 +5,7 @@ import { users } from '../../db/schema/auth';
 import { oauthClients, oauthCodes, oauthGrants, oauthSpentRefreshTokens, oauthTokenFamilies } from '../../db/schema/auth-oauth';
 import { isUniqueViolation } from '../../db/errors';
 import type { AppConfig } from '../../lib/config';
-import { randomToken, sha256Hex, timingSafeEqualStrings } from '../../lib/crypto';
+import { base64url, pkceChallenge, randomToken, sha256Hex, timingSafeEqualStrings } from '../../lib/crypto';
 import { ACCESS_TOKEN_TTL_SECONDS, getKeyRing, InvalidTokenError, signWithRing, verifyAccessToken } from '../../security/jwt';
 import { callerPermissions, findLiveCaller, type CallerRow } from '../auth/caller.repository';
 import { loadUserView } from '../users/users.service';
@@ -120,11 +120,7 @@ export interface TokenSet {
 /** RFC 7636 §4.6, S256 only: BASE64URL(SHA256(verifier)) == challenge, compared in constant time. */
 async function pkceMatches(verifier: string, challenge: string): Promise<boolean> {
   if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) return false;
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
-  let bin = '';
-  for (const b of digest) bin += String.fromCharCode(b);
-  const computed = btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-  return timingSafeEqualStrings(computed, challenge);
+  return timingSafeEqualStrings(await pkceChallenge(verifier), challenge);
 }
 
 async function newRefresh(familyPublicId: string) {
@@ -159,10 +155,8 @@ async function tokenSet(
 
 /** OIDC Core §3.1.3.6 for EdDSA (Ed25519): the left half of SHA-512 of the token. */
 async function atHash(token: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-512', new TextEncoder().encode(token))).slice(0, 32);
-  let bin = '';
-  for (const b of digest) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-512', new TextEncoder().encode(token)));
+  return base64url(digest.slice(0, 32));
 }
 
 const invalidGrant = (d: string) => new OAuthError(400, 'invalid_grant', d);
