@@ -1,5 +1,4 @@
 import { and, desc, eq, gte, isNotNull, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
-import { uuidv7 } from '../../lib/uuid';
 import type { Databases } from '../../db/client';
 import { isUniqueViolation } from '../../db/errors';
 import { profiles } from '../../db/schema/app';
@@ -8,7 +7,7 @@ import { AppError, notFound } from '../../lib/errors';
 import { BUILT_IN_ROLES } from '../../lib/permissions';
 import { encodeCursor, type CursorData, type Page } from '../../lib/pagination';
 import { emailTaken } from '../auth/auth.errors';
-import { assignableRole, userWithin, type Ceiling } from '../roles/ceilings';
+import { userWithin, type Ceiling } from '../roles/ceilings';
 import { ceilingError } from '../roles/roles.errors';
 import { loadProfiles, loadUserView, toUserView, userColumns, type UserView } from './users.service';
 
@@ -181,7 +180,7 @@ export async function updateUser(
 }
 
 // True when the user holds the admin role and is the only live admin left.
-const isLastAdmin = (userIdSql: SQL) => sql`(
+export const isLastAdmin = (userIdSql: SQL) => sql`(
   EXISTS (SELECT 1 FROM ${userRoles} ur JOIN ${roles} r ON r.id = ur.role_id WHERE ur.user_id = ${userIdSql} AND r.name = ${BUILT_IN_ROLES.admin})
   AND (SELECT count(*) FROM ${userRoles} ur JOIN ${roles} r ON r.id = ur.role_id JOIN ${users} u2 ON u2.id = ur.user_id
        WHERE r.name = ${BUILT_IN_ROLES.admin} AND u2.deleted_at IS NULL) <= 1)`;
@@ -231,74 +230,4 @@ export async function restoreUser(db: Databases, ceiling: Ceiling, publicId: str
   if (!view) throw notFound();
   await db.app.update(profiles).set({ deletedAt: null, updatedAt: now }).where(eq(profiles.userPublicId, publicId));
   return view;
-}
-
-async function resolveIds(db: Databases, userPublicId: string, rolePublicId: string) {
-  const [user, role] = await Promise.all([
-    db.auth.select({ id: users.id }).from(users).where(and(eq(users.publicId, userPublicId), isNull(users.deletedAt))).get(),
-    db.auth.select({ id: roles.id, name: roles.name }).from(roles).where(eq(roles.publicId, rolePublicId)).get(),
-  ]);
-  if (!user || !role) throw notFound();
-  return { userId: user.id, roleId: role.id, roleName: role.name };
-}
-
-/** The role may be handed out by the caller, and the target holds nothing beyond the caller (as SQL). */
-const grantAllowed = (ceiling: Ceiling, userId: number, roleId: number) =>
-  sql`EXISTS (SELECT 1 FROM ${roles} WHERE ${roles.id} = ${roleId} AND ${assignableRole(ceiling, sql`${roles.name}`)}) AND ${userWithin(ceiling, sql`${userId}`)}`;
-
-async function refuseGrant(db: Databases, ceiling: Ceiling, userId: number, roleId: number, roleName: string): Promise<never> {
-  const allowed = await db.auth.select({ ok: sql<number>`1` }).from(roles).where(and(eq(roles.id, roleId), grantAllowed(ceiling, userId, roleId))).get();
-  if (allowed) throw new AppError(409, 'CONFLICT', { message: 'The role changed meanwhile; try again' });
-  if (roleName === BUILT_IN_ROLES.admin && !ceiling.isAdmin) throw ceilingError('Only admins grant or revoke the admin role');
-  throw ceilingError('You can only grant or revoke roles within your own permissions, to users within them');
-}
-
-/**
- * Idempotent grant: one conditional INSERT … SELECT that also checks the ceilings (the role
- * within the caller's permissions, admin only by admins, the target within the caller's
- * permissions). Returns the role's name for the audit record.
- */
-export async function grantRole(db: Databases, ceiling: Ceiling, userPublicId: string, rolePublicId: string): Promise<string> {
-  const { userId, roleId, roleName } = await resolveIds(db, userPublicId, rolePublicId);
-  const now = new Date();
-  const inserted = await db.auth
-    .insert(userRoles)
-    .select(
-      db.auth
-        .select({
-          id: sql<number>`NULL`.as('id'),
-          publicId: sql<string>`${uuidv7()}`.as('public_id'),
-          createdAt: sql<Date>`${now.getTime()}`.as('created_at'),
-          updatedAt: sql<Date>`${now.getTime()}`.as('updated_at'),
-          userId: sql<number>`${userId}`.as('user_id'),
-          roleId: roles.id,
-        })
-        .from(roles)
-        .where(and(eq(roles.id, roleId), grantAllowed(ceiling, userId, roleId))),
-    )
-    .onConflictDoNothing()
-    .returning({ id: userRoles.id });
-  if (inserted.length === 0) {
-    const held = await db.auth.select({ id: userRoles.id }).from(userRoles).where(and(eq(userRoles.userId, userId), eq(userRoles.roleId, roleId))).get();
-    const allowed = await db.auth.select({ ok: sql<number>`1` }).from(roles).where(and(eq(roles.id, roleId), grantAllowed(ceiling, userId, roleId))).get();
-    if (!held || !allowed) await refuseGrant(db, ceiling, userId, roleId, roleName);
-  }
-  return roleName;
-}
-
-/** Revoke, under the same ceilings; the last admin keeps the admin role (conditional DELETE, race-free). */
-export async function revokeRole(db: Databases, ceiling: Ceiling, userPublicId: string, rolePublicId: string): Promise<string> {
-  const { userId, roleId, roleName } = await resolveIds(db, userPublicId, rolePublicId);
-  const guardLast = roleName === BUILT_IN_ROLES.admin ? sql`NOT ${isLastAdmin(sql`${userId}`)}` : sql`1`;
-  const removed = await db.auth
-    .delete(userRoles)
-    .where(and(eq(userRoles.userId, userId), eq(userRoles.roleId, roleId), guardLast, grantAllowed(ceiling, userId, roleId)))
-    .returning({ id: userRoles.id });
-  if (removed.length === 0) {
-    const held = await db.auth.select({ id: userRoles.id }).from(userRoles).where(and(eq(userRoles.userId, userId), eq(userRoles.roleId, roleId))).get();
-    const allowed = await db.auth.select({ ok: sql<number>`1` }).from(roles).where(and(eq(roles.id, roleId), grantAllowed(ceiling, userId, roleId))).get();
-    if (!allowed) await refuseGrant(db, ceiling, userId, roleId, roleName);
-    if (held) throw new AppError(422, 'BUSINESS_RULE', { message: 'The last admin cannot lose the admin role' });
-  }
-  return roleName;
 }

@@ -10,6 +10,7 @@ import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { closeLiveSockets, sendSecurityNotice } from '../auth/security-events';
 import { ceilingOf } from '../roles/ceilings';
 import * as admin from './users-admin.service';
+import * as roleGrants from './user-roles.service';
 import './users.search';
 import {
   AdminPatch,
@@ -207,7 +208,7 @@ export const usersRoutes = factory
   .put(grantRoute.path, endpoint(grantRoute), async (c) => {
     const { id, roleId } = c.req.valid('param');
     refuseOwnRoles(c, id);
-    const role = await admin.grantRole(c.var.db, ceilingOf(c.var.auth), id, roleId);
+    const role = await roleGrants.grantRole(c.var.db, ceilingOf(c.var.auth), id, roleId);
     audit(c, { action: 'role.grant', outcome: 'success', targetId: id, details: { role } });
     const user = await loadUserView(c.var.db, id);
     if (!user) throw new AppError(404, 'NOT_FOUND');
@@ -216,7 +217,7 @@ export const usersRoutes = factory
   .delete(revokeRoute.path, endpoint(revokeRoute), async (c) => {
     const { id, roleId } = c.req.valid('param');
     refuseOwnRoles(c, id);
-    const role = await admin.revokeRole(c.var.db, ceilingOf(c.var.auth), id, roleId);
+    const role = await roleGrants.revokeRole(c.var.db, ceilingOf(c.var.auth), id, roleId);
     audit(c, { action: 'role.revoke', outcome: 'success', targetId: id, details: { role } });
     return c.body(null, 204);
   });

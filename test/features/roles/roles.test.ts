@@ -2,7 +2,7 @@ import { PERMISSIONS } from '../../../src/lib/permissions';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { createDatabases } from '../../../src/db/client';
-import { revokeRole } from '../../../src/features/users/users-admin.service';
+import { revokeRole } from '../../../src/features/users/user-roles.service';
 import { call, json, registerUser } from '../../helpers/api';
 import { errorCode, me, registerAdmin, roleId } from '../../helpers/users';
 
