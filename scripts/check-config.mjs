@@ -38,6 +38,11 @@ for (const env of ['staging', 'production']) {
       }
     }
   }
+  // A single table, not a list: the Worker reads its release and version id through it (src/lib/release.ts).
+  if (top.version_metadata && cfg.version_metadata?.binding !== top.version_metadata.binding) {
+    console.error(`[env.${env}] lacks version_metadata binding "${top.version_metadata.binding}" that the top level has`);
+    failures += 1;
+  }
   if (cfg.name === top.name) {
     console.error(`[env.${env}] must set its own name`);
     failures += 1;
