@@ -157,7 +157,7 @@ app.onError((err, c) => {
     c.executionCtx.waitUntil(
       Promise.all([
         c.env.AUDIT_QUEUE.send(event).catch(() => {}),
-        reportError(c.env, { requestId, route: c.req.routePath, method: c.req.method, error: err, environment: config.env, release: config.version }),
+        reportError(c.env, { requestId, route: c.req.routePath, method: c.req.method, error: err, environment: config.env, request: c.req.raw, userId: c.var.auth?.userId }),
       ]),
     );
   } catch {

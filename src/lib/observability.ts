@@ -1,10 +1,12 @@
 import { d1ErrorCode, errorChain, isDrizzleQueryError, statementName } from '../db/errors';
 import { log } from './log';
+import { releaseInfo } from './release';
+import { sendToSentry } from './sentry';
 
 /**
  * Error reporting beyond the log line: an optional alert webhook (throttled per isolate) and
- * Sentry (when SENTRY_DSN is set), both sent after the response. Metrics go to Workers Analytics
- * Engine when the METRICS dataset is bound. Nothing here ever carries a secret or a body.
+ * Sentry (when SENTRY_DSN is set, src/lib/sentry.ts), both sent after the response. Request
+ * metrics are src/lib/metrics.ts. Nothing here ever carries a secret or a body.
  */
 export interface ErrorReport {
   requestId: string;
@@ -12,7 +14,10 @@ export interface ErrorReport {
   method: string;
   error: unknown;
   environment: string;
-  release: string;
+  /** The failed request: only its method, scrubbed URL, allowlisted headers and colo reach Sentry. */
+  request?: Request;
+  /** Public user id of the caller, when authenticated. */
+  userId?: string;
 }
 
 const ALERT_INTERVAL_MS = 60_000;
@@ -83,57 +88,6 @@ export function summarizeError(d: ErrorDescription): string {
   return `${d.type}${d.statement ? ` (${d.statement})` : ''}: ${d.message}`;
 }
 
-function sentryFrames(stack: string): { function: string; filename?: string; lineno?: number; colno?: number }[] {
-  return stack
-    .split('\n')
-    .map((line) => {
-      const m = /^\s*at\s+(?:(.*?)\s+\()?(.+?):(\d+):(\d+)\)?\s*$/.exec(line);
-      if (!m) return { function: line.trim().replace(/^at\s+/, '') };
-      return { function: m[1] || '?', filename: m[2], lineno: Number(m[3]), colno: Number(m[4]) };
-    })
-    .reverse(); // Sentry lists the oldest frame first.
-}
-
-export function parseSentryDsn(dsn: string): { endpoint: string; key: string } | null {
-  try {
-    const url = new URL(dsn);
-    const project = url.pathname.replace(/^\//, '');
-    if (!url.username || !/^\d+$/.test(project) || url.protocol !== 'https:') return null;
-    return { endpoint: `https://${url.host}/api/${project}/envelope/`, key: url.username };
-  } catch {
-    return null;
-  }
-}
-
-async function sendToSentry(dsn: string, report: ErrorReport): Promise<void> {
-  const parsed = parseSentryDsn(dsn);
-  if (!parsed) {
-    log('warn', 'SENTRY_DSN is not a valid https DSN; not reporting');
-    return;
-  }
-  const d = describeError(report.error);
-  const eventId = crypto.randomUUID().replace(/-/g, '');
-  const event = {
-    event_id: eventId,
-    timestamp: Date.now() / 1000,
-    level: 'error',
-    platform: 'javascript',
-    environment: report.environment,
-    release: report.release,
-    tags: { requestId: report.requestId, route: report.route, method: report.method, ...(d.statement ? { statement: d.statement } : {}), ...(d.code ? { dbCode: d.code } : {}) },
-    exception: {
-      values: [{ type: d.type, value: d.statement ? `${d.statement}: ${d.message}` : d.message, mechanism: { type: 'onerror', handled: false }, ...(d.stack ? { stacktrace: { frames: sentryFrames(d.stack) } } : {}) }],
-    },
-  };
-  const body = `${JSON.stringify({ event_id: eventId, sent_at: new Date().toISOString() })}\n${JSON.stringify({ type: 'event' })}\n${JSON.stringify(event)}\n`;
-  const res = await fetch(parsed.endpoint, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-sentry-envelope', 'X-Sentry-Auth': `Sentry sentry_version=7, sentry_key=${parsed.key}, sentry_client=app-ubr/1` },
-    body,
-  });
-  if (!res.ok) log('warn', 'sentry rejected the report', { status: res.status });
-}
-
 async function sendAlert(url: string, report: ErrorReport): Promise<void> {
   const now = Date.now();
   if (now - lastAlertAt < ALERT_INTERVAL_MS) return;
@@ -149,21 +103,29 @@ async function sendAlert(url: string, report: ErrorReport): Promise<void> {
 /** Reports an unexpected error to the configured sinks; never throws. */
 export async function reportError(env: Partial<CloudflareBindings>, report: ErrorReport): Promise<void> {
   const jobs: Promise<void>[] = [];
-  if (env.SENTRY_DSN) jobs.push(sendToSentry(env.SENTRY_DSN, report));
+  if (env.SENTRY_DSN) {
+    const d = describeError(report.error);
+    jobs.push(
+      sendToSentry(env.SENTRY_DSN, {
+        eventId: crypto.randomUUID().replace(/-/g, ''),
+        type: d.type,
+        message: d.message,
+        stack: d.stack,
+        statement: d.statement,
+        dbCode: d.code,
+        requestId: report.requestId,
+        route: report.route,
+        method: report.method,
+        environment: report.environment,
+        release: releaseInfo(env),
+        request: report.request,
+        userId: report.userId,
+      }),
+    );
+  }
   if (env.ALERT_WEBHOOK_URL) jobs.push(sendAlert(env.ALERT_WEBHOOK_URL, report));
   const results = await Promise.allSettled(jobs);
   for (const r of results) if (r.status === 'rejected') log('warn', 'error report failed', { error: summarizeError(describeError(r.reason)) });
-}
-
-/** Rate, errors and duration per route, when an Analytics Engine dataset is bound as METRICS. */
-export function recordRequestMetric(env: Partial<CloudflareBindings>, m: { route: string; method: string; status: number; durationMs: number }): void {
-  const dataset = (env as { METRICS?: AnalyticsEngineDataset }).METRICS;
-  if (!dataset) return;
-  try {
-    dataset.writeDataPoint({ blobs: [m.method, m.route, String(m.status)], doubles: [m.durationMs, m.status >= 500 ? 1 : 0], indexes: [m.route.slice(0, 96)] });
-  } catch (err) {
-    log('warn', 'metrics write failed', { error: String(err) });
-  }
 }
 
 /** For tests. */

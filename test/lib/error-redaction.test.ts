@@ -107,7 +107,7 @@ describe('error descriptions', () => {
   it('sends Sentry and the alert webhook the description, never the params', async () => {
     const { err, email, hash } = await realFailingInsert();
     const { output, sent } = capture();
-    await reportError(sinks, { requestId: 'req-pii', route: '/api/v1/auth/register', method: 'POST', error: err, environment: 'test', release: '0.1.0' });
+    await reportError(sinks, { requestId: 'req-pii', route: '/api/v1/auth/register', method: 'POST', error: err, environment: 'test' });
     const sentry = sent().find((c) => c.url === 'https://sentry.example.com/api/7/envelope/');
     const alert = sent().find((c) => c.url === 'https://hooks.example.com/alert');
     expect(sentry && alert).toBeTruthy();

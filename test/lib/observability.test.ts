@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseSentryDsn, reportError, resetAlertThrottle } from '../../src/lib/observability';
+import { reportError, resetAlertThrottle } from '../../src/lib/observability';
+import { parseSentryDsn } from '../../src/lib/sentry';
 
-const report = { requestId: 'req-1', route: '/api/v1/users/:id', method: 'GET', error: new TypeError('boom'), environment: 'test', release: '0.1.0' };
+const report = { requestId: 'req-1', route: '/api/v1/users/:id', method: 'GET', error: new TypeError('boom'), environment: 'test' };
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -28,7 +29,7 @@ describe('error reporting', () => {
     expect(sentry).toHaveLength(2);
     expect(sentry[0]!.headers.get('X-Sentry-Auth')).toContain('sentry_key=pubkey');
     const [, itemHeader, event] = sentry[0]!.body.trim().split('\n');
-    expect(JSON.parse(itemHeader!)).toEqual({ type: 'event' });
+    expect(JSON.parse(itemHeader!)).toMatchObject({ type: 'event', content_type: 'application/json' });
     expect(JSON.parse(event!)).toMatchObject({ level: 'error', environment: 'test', tags: { requestId: 'req-1' }, exception: { values: [{ type: 'TypeError', value: 'boom' }] } });
     expect(alerts).toHaveLength(1);
     expect(JSON.parse(alerts[0]!.body).text).toContain('req-1');
