@@ -166,12 +166,16 @@ function checkClientData(raw: Uint8Array, type: 'webauthn.create' | 'webauthn.ge
   if (data.crossOrigin === true) fail('cross-origin ceremony');
 }
 
-async function checkAuthData(auth: AuthenticatorData, rp: RelyingParty): Promise<void> {
+async function checkAuthData(auth: AuthenticatorData, rp: RelyingParty, userVerification: UserVerification = 'required'): Promise<void> {
   if (!timingSafeEqualBytes(auth.rpIdHash, await sha256(rp.id))) fail('rpId mismatch');
   if (!auth.userPresent) fail('user not present');
-  // A passkey is the only factor: it must prove the user (PIN, biometrics), not just a touch.
-  if (!auth.userVerified) fail('user not verified');
+  // As the only factor a passkey must prove the user (PIN, biometrics), not just a touch; as a
+  // second factor after the password, possession (a touch) is what it adds.
+  if (userVerification === 'required' && !auth.userVerified) fail('user not verified');
 }
+
+/** `required` when the passkey is the only factor; `preferred` when it is the second factor. */
+export type UserVerification = 'required' | 'preferred';
 
 export interface RegistrationInput {
   rawId: string;
@@ -232,13 +236,13 @@ export interface AssertionInput {
  */
 export async function verifyAssertion(
   input: AssertionInput,
-  expected: { challenge: string; rp: RelyingParty; publicKey: string; counter: number },
-): Promise<{ counter: number; backedUp: boolean }> {
+  expected: { challenge: string; rp: RelyingParty; publicKey: string; counter: number; userVerification?: UserVerification },
+): Promise<{ counter: number; backedUp: boolean; userVerified: boolean }> {
   const clientData = decode(input.clientDataJSON, 'clientDataJSON');
   checkClientData(clientData, 'webauthn.get', expected.challenge, expected.rp);
   const authBytes = decode(input.authenticatorData, 'authenticatorData');
   const auth = parseAuthenticatorData(authBytes);
-  await checkAuthData(auth, expected.rp);
+  await checkAuthData(auth, expected.rp, expected.userVerification);
   const { alg, key } = await importCoseKey(decode(expected.publicKey, 'stored public key'));
   const signed = new Uint8Array(authBytes.length + 32);
   signed.set(authBytes);
@@ -248,5 +252,5 @@ export async function verifyAssertion(
   const ok = await crypto.subtle.verify(params, key, alg === -7 ? derToRawEcdsa(signature) : signature, signed);
   if (!ok) fail('bad signature');
   if ((auth.counter !== 0 || expected.counter !== 0) && auth.counter <= expected.counter) fail('counter regression');
-  return { counter: auth.counter, backedUp: auth.backedUp };
+  return { counter: auth.counter, backedUp: auth.backedUp, userVerified: auth.userVerified };
 }
