@@ -1,8 +1,7 @@
-import { and, eq, gt, inArray, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNotNull, isNull, lt, or } from 'drizzle-orm';
 import type { AuthDb, Databases } from '../../db/client';
-import { users } from '../../db/schema/auth';
+import { passkeys, users } from '../../db/schema/auth';
 import { mfaChallenges } from '../../db/schema/auth-mfa';
-import { passkeys } from '../../db/schema/auth';
 import { randomToken, sha256Hex } from '../../lib/crypto';
 import type { RelyingParty } from '../../security/webauthn';
 import { checkAssertion, type LoginInput } from '../passkeys/passkeys.service';
@@ -23,11 +22,13 @@ export interface MfaChallenge {
  */
 export async function issueMfaChallenge(db: Databases, userPublicId: string): Promise<MfaChallenge | null> {
   const owner = await db.auth
-    .select({ id: users.id, passkeys: sql<number>`(SELECT count(*) FROM passkeys p WHERE p.user_id = ${users.id})` })
+    .select({ id: users.id, passkey: passkeys.id })
     .from(users)
+    .innerJoin(passkeys, eq(passkeys.userId, users.id))
     .where(eq(users.publicId, userPublicId))
+    .limit(1)
     .get();
-  if (!owner || owner.passkeys === 0) return null;
+  if (!owner) return null;
   const token = randomToken(32);
   await db.auth.insert(mfaChallenges).values({ userId: owner.id, tokenHash: await sha256Hex(token), expiresAt: new Date(Date.now() + MFA_CHALLENGE_TTL_MS) });
   return { token, expiresIn: MFA_CHALLENGE_TTL_MS / 1000, methods: ['totp', 'recovery_code', 'passkey'] };
