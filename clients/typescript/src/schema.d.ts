@@ -1818,26 +1818,16 @@ export interface operations {
                 };
             };
             400: components["responses"]["ValidationError"];
-            /** @description INVALID_CREDENTIALS, alike for unknown email, wrong password and locked account; MFA_REQUIRED / INVALID_MFA_CODE after a correct password when two-factor is on (send mfaCode again with the password; or, when `error.mfa` is present, finish with a passkey at /auth/mfa/passkey/options and /verify) */
+            /** @description INVALID_CREDENTIALS, alike for unknown email, wrong password and locked account; MFA_REQUIRED / INVALID_MFA_CODE after a correct password when two-factor is on (send mfaCode again with the password; or, when `error.mfa` is present, finish with a passkey: `error.mfa` = {token, expiresIn, methods}, send `mfaToken` to /auth/mfa/passkey/options and /verify) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            code: string;
-                            message: string;
-                            details?: {
-                                field: string;
-                                message: string;
-                            }[];
-                            requestId: string;
-                            mfa?: {
-                                token: string;
-                                expiresIn: number;
-                                methods: ("totp" | "recovery_code" | "passkey")[];
-                            };
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INVALID_CREDENTIALS" | "MFA_REQUIRED" | "INVALID_MFA_CODE";
                         };
                     };
                 };

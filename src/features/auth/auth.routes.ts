@@ -17,7 +17,6 @@ import { recoveryDeps } from './recovery.routes';
 import { closeLiveSockets, sendSecurityNotice } from './security-events';
 import { requestEmailVerification } from './recovery.service';
 import { issueMfaChallenge } from '../mfa/mfa-passkey.service';
-import { MfaRequiredErrorResponse } from '../mfa/mfa.schemas';
 
 const registerRoute = defineRoute({
   method: 'post',
@@ -52,8 +51,8 @@ const loginRoute = defineRoute({
     200: { description: 'A token pair for a new session', schema: TokenPairResponse },
     401: {
       description:
-        'INVALID_CREDENTIALS, alike for unknown email, wrong password and locked account; MFA_REQUIRED / INVALID_MFA_CODE after a correct password when two-factor is on (send mfaCode again with the password; or, when `error.mfa` is present, finish with a passkey at /auth/mfa/passkey/options and /verify)',
-      schema: MfaRequiredErrorResponse,
+        'INVALID_CREDENTIALS, alike for unknown email, wrong password and locked account; MFA_REQUIRED / INVALID_MFA_CODE after a correct password when two-factor is on (send mfaCode again with the password; or, when `error.mfa` is present, finish with a passkey: `error.mfa` = {token, expiresIn, methods}, send `mfaToken` to /auth/mfa/passkey/options and /verify)',
+      schema: ErrorResponse,
       codes: ['INVALID_CREDENTIALS', 'MFA_REQUIRED', 'INVALID_MFA_CODE'],
     },
   },

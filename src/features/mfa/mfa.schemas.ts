@@ -39,17 +39,3 @@ export const PasskeyOptionsResponse = z.object({
     allowCredentials: z.array(z.object({ id: z.string(), type: z.literal('public-key'), transports: z.optional(z.array(z.string())) })),
   }),
 });
-
-/**
- * The login's 401 envelope. `mfa` is present with MFA_REQUIRED when the account holds a passkey:
- * its token starts the passkey step at /auth/mfa/passkey/options (the code path ignores it).
- */
-export const MfaRequiredErrorResponse = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    details: z.optional(z.array(z.object({ field: z.string(), message: z.string() }))),
-    requestId: z.string(),
-    mfa: z.optional(z.object({ token: z.string(), expiresIn: z.number(), methods: z.array(z.enum(['totp', 'recovery_code', 'passkey'])) })),
-  }),
-});
