@@ -237,7 +237,7 @@ export interface AssertionInput {
 export async function verifyAssertion(
   input: AssertionInput,
   expected: { challenge: string; rp: RelyingParty; publicKey: string; counter: number; userVerification?: UserVerification },
-): Promise<{ counter: number; backedUp: boolean; userVerified: boolean }> {
+): Promise<{ counter: number; backedUp: boolean }> {
   const clientData = decode(input.clientDataJSON, 'clientDataJSON');
   checkClientData(clientData, 'webauthn.get', expected.challenge, expected.rp);
   const authBytes = decode(input.authenticatorData, 'authenticatorData');
@@ -252,5 +252,5 @@ export async function verifyAssertion(
   const ok = await crypto.subtle.verify(params, key, alg === -7 ? derToRawEcdsa(signature) : signature, signed);
   if (!ok) fail('bad signature');
   if ((auth.counter !== 0 || expected.counter !== 0) && auth.counter <= expected.counter) fail('counter regression');
-  return { counter: auth.counter, backedUp: auth.backedUp, userVerified: auth.userVerified };
+  return { counter: auth.counter, backedUp: auth.backedUp };
 }
