@@ -8,8 +8,8 @@ if (!['auth', 'app', 'logs'].includes(db)) throw new Error(`DRIZZLE_DB must be a
 
 export default defineConfig({
   dialect: 'sqlite',
-  // AUTH_DB's schema is split by feature area (auth-oauth.ts: the OAuth provider's tables).
-  schema: db === 'auth' ? ['./src/db/schema/auth.ts', './src/db/schema/auth-oauth.ts'] : `./src/db/schema/${db}.ts`,
+  // AUTH_DB's schema is split by feature area (auth-oauth.ts: the OAuth provider's tables; auth-mfa.ts: two-factor).
+  schema: db === 'auth' ? ['./src/db/schema/auth.ts', './src/db/schema/auth-oauth.ts', './src/db/schema/auth-mfa.ts'] : `./src/db/schema/${db}.ts`,
   out: `./migrations/${db}`,
   casing: 'snake_case',
 });

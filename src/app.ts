@@ -12,6 +12,7 @@ import { docsPage, docsRoutes } from './features/docs/docs.routes';
 import { healthRoutes } from './features/health/health.routes';
 import { logsRoutes } from './features/logs/logs.routes';
 import { mfaRoutes } from './features/mfa/mfa.routes';
+import { mfaPasskeyRoutes } from './features/mfa/mfa-passkey.routes';
 import { identitiesRoutes } from './features/oauth-login/identities.routes';
 import { oauthLoginRoutes } from './features/oauth-login/oauth-login.routes';
 import { notificationsRoutes } from './features/notifications/notifications.routes';
@@ -75,6 +76,7 @@ const api = factory
   .route('/auth', authRoutes)
   .route('/auth', recoveryRoutes)
   .route('/auth/mfa', mfaRoutes)
+  .route('/auth/mfa/passkey', mfaPasskeyRoutes)
   .route('/auth/oauth', oauthLoginRoutes)
   .route('/auth/identities', identitiesRoutes)
   .route('/users', usersRoutes)

@@ -72,6 +72,8 @@ export interface AppErrorOptions {
   /** The request failed schema validation before any business logic ran. */
   schema?: boolean;
   headers?: Record<string, string>;
+  /** Extra members of the envelope's `error` object, declared in the route's response schema. */
+  extra?: Record<string, unknown>;
   cause?: unknown;
 }
 
@@ -82,6 +84,7 @@ export class AppError extends HTTPException {
   readonly reason?: string;
   readonly schema: boolean;
   readonly extraHeaders?: Record<string, string>;
+  readonly extra?: Record<string, unknown>;
 
   constructor(status: ContentfulStatusCode, code: ErrorCode, options: AppErrorOptions = {}) {
     super(status, { message: options.message ?? ERROR_CODES[code], cause: options.cause });
@@ -90,6 +93,7 @@ export class AppError extends HTTPException {
     this.reason = options.reason;
     this.schema = options.schema ?? false;
     this.extraHeaders = options.headers;
+    this.extra = options.extra;
   }
 }
 
@@ -101,13 +105,13 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: ErrorDetail[]; requestId: string };
 }
 
-export function errorBody(code: ErrorCode, message: string, requestId: string, details?: ErrorDetail[]): ErrorBody {
-  return { error: { code, message, ...(details && details.length > 0 ? { details } : {}), requestId } };
+export function errorBody(code: ErrorCode, message: string, requestId: string, details?: ErrorDetail[], extra?: Record<string, unknown>): ErrorBody {
+  return { error: { ...extra, code, message, ...(details && details.length > 0 ? { details } : {}), requestId } };
 }
 
 /** The contract's envelope for an AppError, with its headers; its internal reason goes to the log only. */
 export function appErrorResponse(c: Context, err: AppError, log: (reason: string) => void): Response {
   if (err.reason) log(err.reason);
   for (const [k, v] of Object.entries(err.extraHeaders ?? {})) c.header(k, v);
-  return c.json(errorBody(err.code, err.message, c.get('requestId') ?? '', err.details), err.status);
+  return c.json(errorBody(err.code, err.message, c.get('requestId') ?? '', err.details, err.extra), err.status);
 }

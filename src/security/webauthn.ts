@@ -166,12 +166,16 @@ function checkClientData(raw: Uint8Array, type: 'webauthn.create' | 'webauthn.ge
   if (data.crossOrigin === true) fail('cross-origin ceremony');
 }
 
-async function checkAuthData(auth: AuthenticatorData, rp: RelyingParty): Promise<void> {
+async function checkAuthData(auth: AuthenticatorData, rp: RelyingParty, userVerification: UserVerification = 'required'): Promise<void> {
   if (!timingSafeEqualBytes(auth.rpIdHash, await sha256(rp.id))) fail('rpId mismatch');
   if (!auth.userPresent) fail('user not present');
-  // A passkey is the only factor: it must prove the user (PIN, biometrics), not just a touch.
-  if (!auth.userVerified) fail('user not verified');
+  // As the only factor a passkey must prove the user (PIN, biometrics), not just a touch; as a
+  // second factor after the password, possession (a touch) is what it adds.
+  if (userVerification === 'required' && !auth.userVerified) fail('user not verified');
 }
+
+/** `required` when the passkey is the only factor; `preferred` when it is the second factor. */
+export type UserVerification = 'required' | 'preferred';
 
 export interface RegistrationInput {
   rawId: string;
@@ -232,13 +236,13 @@ export interface AssertionInput {
  */
 export async function verifyAssertion(
   input: AssertionInput,
-  expected: { challenge: string; rp: RelyingParty; publicKey: string; counter: number },
+  expected: { challenge: string; rp: RelyingParty; publicKey: string; counter: number; userVerification?: UserVerification },
 ): Promise<{ counter: number; backedUp: boolean }> {
   const clientData = decode(input.clientDataJSON, 'clientDataJSON');
   checkClientData(clientData, 'webauthn.get', expected.challenge, expected.rp);
   const authBytes = decode(input.authenticatorData, 'authenticatorData');
   const auth = parseAuthenticatorData(authBytes);
-  await checkAuthData(auth, expected.rp);
+  await checkAuthData(auth, expected.rp, expected.userVerification);
   const { alg, key } = await importCoseKey(decode(expected.publicKey, 'stored public key'));
   const signed = new Uint8Array(authBytes.length + 32);
   signed.set(authBytes);

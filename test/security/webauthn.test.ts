@@ -57,6 +57,15 @@ describe('webauthn verification (each refusal for its own reason)', () => {
     expect(await reason(verifyAssertion(a.response, { challenge, rp, publicKey: other.publicKey, counter: 0 }))).toBe('bad signature');
   });
 
+  it('as a second factor accepts a touch without user verification, never an assertion without user presence', async () => {
+    const { auth, verify } = await registered('ES256');
+    const stored = await verify();
+    const touch = await auth.get({ challenge }, { flags: 0x01 });
+    expect(await verifyAssertion(touch.response, { challenge, rp, publicKey: stored.publicKey, counter: 0, userVerification: 'preferred' })).toEqual({ counter: 1, backedUp: false });
+    const absent = await auth.get({ challenge }, { flags: 0x04 });
+    expect(await reason(verifyAssertion(absent.response, { challenge, rp, publicKey: stored.publicKey, counter: 1, userVerification: 'preferred' }))).toBe('user not present');
+  });
+
   it('parses DER signatures strictly', () => {
     expect(() => derToRawEcdsa(new Uint8Array([0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01]))).toThrow(WebAuthnError);
     const raw = derToRawEcdsa(new Uint8Array([0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02]));

@@ -307,6 +307,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/mfa/passkey/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Second factor with a passkey: request options for the MFA challenge of a password login */
+        post: operations["postAuthMfaPasskeyOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/passkey/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Second factor with a passkey: finish the password login with an assertion (user verification not required) */
+        post: operations["postAuthMfaPasskeyVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/oauth/{provider}/authorize": {
         parameters: {
             query?: never;
@@ -1420,7 +1454,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ErrorCode: "VALIDATION_ERROR" | "UNAUTHENTICATED" | "INVALID_TOKEN" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "BUSINESS_RULE" | "UPGRADE_REQUIRED" | "RATE_LIMITED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_FLIGHT" | "INVALID_CREDENTIALS" | "INVALID_REFRESH_TOKEN" | "MFA_REQUIRED" | "INVALID_MFA_CODE" | "EMAIL_TAKEN" | "PRECONDITION_FAILED" | "OAUTH_UNKNOWN_PROVIDER" | "OAUTH_REDIRECT_NOT_ALLOWED" | "OAUTH_INVALID_STATE" | "OAUTH_INVALID_CODE" | "OAUTH_INVALID_ID_TOKEN" | "OAUTH_PROVIDER_ERROR" | "OAUTH_LINK_REFUSED" | "OAUTH_LAST_SIGN_IN_METHOD" | "PERMISSION_CEILING" | "WEBHOOK_URL_REFUSED" | "OAUTH_CLIENT_PUBLIC" | "PASSKEY_REJECTED" | "PASSKEY_EXISTS" | "INVALID_SIGN_IN_CODE";
+        ErrorCode: "VALIDATION_ERROR" | "UNAUTHENTICATED" | "INVALID_TOKEN" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "BUSINESS_RULE" | "UPGRADE_REQUIRED" | "RATE_LIMITED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_FLIGHT" | "INVALID_CREDENTIALS" | "INVALID_REFRESH_TOKEN" | "MFA_REQUIRED" | "INVALID_MFA_CODE" | "EMAIL_TAKEN" | "PRECONDITION_FAILED" | "PASSKEY_REJECTED" | "PASSKEY_EXISTS" | "MFA_CHALLENGE_INVALID" | "OAUTH_UNKNOWN_PROVIDER" | "OAUTH_REDIRECT_NOT_ALLOWED" | "OAUTH_INVALID_STATE" | "OAUTH_INVALID_CODE" | "OAUTH_INVALID_ID_TOKEN" | "OAUTH_PROVIDER_ERROR" | "OAUTH_LINK_REFUSED" | "OAUTH_LAST_SIGN_IN_METHOD" | "PERMISSION_CEILING" | "WEBHOOK_URL_REFUSED" | "OAUTH_CLIENT_PUBLIC" | "INVALID_SIGN_IN_CODE";
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -1784,7 +1818,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["ValidationError"];
-            /** @description INVALID_CREDENTIALS, alike for unknown email, wrong password and locked account; MFA_REQUIRED / INVALID_MFA_CODE after a correct password when two-factor is on */
+            /** @description INVALID_CREDENTIALS, alike for unknown email, wrong password and locked account; MFA_REQUIRED / INVALID_MFA_CODE after a correct password when two-factor is on (send mfaCode again with the password; or, when `error.mfa` is present, finish with a passkey: `error.mfa` = {token, expiresIn, methods}, send `mfaToken` to /auth/mfa/passkey/options and /verify) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2614,6 +2648,151 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["IdempotencyKeyReused"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postAuthMfaPasskeyOptions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    mfaToken: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Pass `options` to navigator.credentials.get() (allowCredentials: the account's passkeys); send the result with the same `mfaToken` to /verify */
+            200: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        options: {
+                            challenge: string;
+                            rpId: string;
+                            timeout: number;
+                            /** @constant */
+                            userVerification: "preferred";
+                            allowCredentials: {
+                                id: string;
+                                /** @constant */
+                                type: "public-key";
+                                transports?: string[];
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            /** @description MFA_CHALLENGE_INVALID: the token is spent, expired (5 min) or unknown */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MFA_CHALLENGE_INVALID";
+                        };
+                    };
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postAuthMfaPasskeyVerify: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    mfaToken: string;
+                    credential: {
+                        id: string;
+                        rawId: string;
+                        /** @constant */
+                        type: "public-key";
+                        response: {
+                            clientDataJSON: string;
+                            authenticatorData: string;
+                            signature: string;
+                            userHandle?: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description A token pair for a new session */
+            200: {
+                headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: {
+                            id: string;
+                            email: string;
+                            fullName: string | null;
+                            emailVerified: boolean;
+                            roles: string[];
+                            createdAt: string;
+                            updatedAt: string;
+                            deletedAt?: string | null;
+                        };
+                        accessToken: string;
+                        refreshToken: string;
+                        /** @constant */
+                        tokenType: "Bearer";
+                        expiresIn: number;
+                        deviceToken?: string;
+                    };
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            /** @description PASSKEY_REJECTED, alike for a spent, expired or other login's challenge, another account's credential, a bad signature and a counter regression (the token is spent either way) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "PASSKEY_REJECTED";
+                        };
+                    };
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             426: components["responses"]["UpgradeRequired"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];

@@ -116,36 +116,6 @@ export const apiKeys = sqliteTable(
   (t) => [uniqueIndex('api_keys_prefix_uq').on(t.prefix), index('api_keys_user_idx').on(t.userId), index('api_keys_expires_at_idx').on(t.expiresAt)],
 );
 
-/** TOTP second factor: the secret is AES-GCM encrypted with MFA_ENCRYPTION_KEY. */
-export const mfaTotp = sqliteTable(
-  'mfa_totp',
-  {
-    ...baseColumns(),
-    userId: integer()
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    secretCiphertext: text().notNull(),
-    enabledAt: integer({ mode: 'timestamp_ms' }),
-    /** Last accepted TOTP time step: a code is never accepted twice (replay). */
-    lastCounter: integer().notNull().default(0),
-  },
-  (t) => [uniqueIndex('mfa_totp_user_uq').on(t.userId)],
-);
-
-/** Single-use MFA recovery codes, hashed. */
-export const mfaRecoveryCodes = sqliteTable(
-  'mfa_recovery_codes',
-  {
-    ...baseColumns(),
-    userId: integer()
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    codeHash: text().notNull(),
-    usedAt: integer({ mode: 'timestamp_ms' }),
-  },
-  (t) => [uniqueIndex('mfa_recovery_codes_hash_uq').on(t.codeHash), index('mfa_recovery_codes_user_idx').on(t.userId)],
-);
-
 /** Hashed single-use tokens (email verification, password reset, email change). */
 export const oneTimeTokens = sqliteTable(
   'one_time_tokens',

@@ -16,6 +16,7 @@ import { refresh } from './refresh.service';
 import { recoveryDeps } from './recovery.routes';
 import { closeLiveSockets, sendSecurityNotice } from './security-events';
 import { requestEmailVerification } from './recovery.service';
+import { issueMfaChallenge } from '../mfa/mfa-passkey.service';
 
 const registerRoute = defineRoute({
   method: 'post',
@@ -48,7 +49,12 @@ const loginRoute = defineRoute({
   request: { body: LoginBody },
   responses: {
     200: { description: 'A token pair for a new session', schema: TokenPairResponse },
-    401: { description: 'INVALID_CREDENTIALS, alike for unknown email, wrong password and locked account; MFA_REQUIRED / INVALID_MFA_CODE after a correct password when two-factor is on', schema: ErrorResponse, codes: ['INVALID_CREDENTIALS', 'MFA_REQUIRED', 'INVALID_MFA_CODE'] },
+    401: {
+      description:
+        'INVALID_CREDENTIALS, alike for unknown email, wrong password and locked account; MFA_REQUIRED / INVALID_MFA_CODE after a correct password when two-factor is on (send mfaCode again with the password; or, when `error.mfa` is present, finish with a passkey: `error.mfa` = {token, expiresIn, methods}, send `mfaToken` to /auth/mfa/passkey/options and /verify)',
+      schema: ErrorResponse,
+      codes: ['INVALID_CREDENTIALS', 'MFA_REQUIRED', 'INVALID_MFA_CODE'],
+    },
   },
 });
 
@@ -140,7 +146,11 @@ export const authRoutes = factory
     if (!result.ok) {
       audit(c, { action: 'auth.login', outcome: 'failure', targetId: result.userId, details: { reason: result.reason, email: maskEmail(body.email) } });
       // Only a caller who proved the password learns that a second factor is needed.
-      if (result.reason === 'mfa_required') throw new AppError(401, 'MFA_REQUIRED');
+      // With a passkey on the account the answer also carries the MFA challenge for the passkey step.
+      if (result.reason === 'mfa_required') {
+        const mfa = result.userId ? await issueMfaChallenge(c.var.db, result.userId) : null;
+        throw new AppError(401, 'MFA_REQUIRED', mfa ? { extra: { mfa } } : {});
+      }
       if (result.reason === 'mfa_invalid') throw new AppError(401, 'INVALID_MFA_CODE');
       throw new AppError(401, 'INVALID_CREDENTIALS');
     }

@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNotNull, isNull, lt } from 'drizzle-orm';
 import type { Databases } from '../../db/client';
-import { mfaRecoveryCodes, mfaTotp } from '../../db/schema/auth';
+import { mfaRecoveryCodes, mfaTotp } from '../../db/schema/auth-mfa';
 import { AppError } from '../../lib/errors';
 import { requireCurrentPassword } from '../users/users.service';
 import { decryptSecret, encryptSecret, hashRecoveryCode, matchTotp, newRecoveryCodes, newTotpSecret, recoveryCodeCandidates, toBase32, totpUri } from '../../security/totp';

@@ -32,20 +32,19 @@ export const RegisterVerifyBody = z.strictObject({
 });
 
 /** The PublicKeyCredential of navigator.credentials.get(), as JSON. */
-export const LoginVerifyBody = z.strictObject({
-  challengeId: ChallengeId,
-  credential: z.object({
-    id: B64url('Credential id', 1400),
-    rawId: B64url('Raw id', 1400),
-    type: z.literal('public-key'),
-    response: z.object({
-      clientDataJSON: B64url('clientDataJSON', 4096),
-      authenticatorData: B64url('authenticatorData', 4096),
-      signature: B64url('signature', 1024),
-      userHandle: z.optional(z.nullable(z.string().check(z.maxLength(128)))),
-    }),
+export const AssertionCredential = z.object({
+  id: B64url('Credential id', 1400),
+  rawId: B64url('Raw id', 1400),
+  type: z.literal('public-key'),
+  response: z.object({
+    clientDataJSON: B64url('clientDataJSON', 4096),
+    authenticatorData: B64url('authenticatorData', 4096),
+    signature: B64url('signature', 1024),
+    userHandle: z.optional(z.nullable(z.string().check(z.maxLength(128)))),
   }),
 });
+
+export const LoginVerifyBody = z.strictObject({ challengeId: ChallengeId, credential: AssertionCredential });
 
 export const RenameBody = z.strictObject({ name: PasskeyName });
 export const PasskeyParams = z.object({ id: z.uuid({ error: 'Invalid passkey id' }) });

@@ -4,7 +4,7 @@ import { isUniqueViolation } from '../../db/errors';
 import { passkeys, users, webauthnChallenges } from '../../db/schema/auth';
 import { base64url, randomToken } from '../../lib/crypto';
 import { AppError } from '../../lib/errors';
-import { SUPPORTED_ALGS, verifyAssertion, verifyRegistration, WebAuthnError, type RelyingParty } from '../../security/webauthn';
+import { SUPPORTED_ALGS, verifyAssertion, verifyRegistration, WebAuthnError, type RelyingParty, type UserVerification } from '../../security/webauthn';
 
 export const CHALLENGE_TTL_MS = 5 * 60_000;
 /** Enough for every device a person owns; bounds the excludeCredentials list and the table. */
@@ -134,14 +134,29 @@ export async function login(db: Databases, rp: RelyingParty, input: LoginInput):
   if (!challenge) return { ok: false, reason: 'challenge spent, expired or unknown' };
   const pk = await db.auth.select().from(passkeys).where(eq(passkeys.credentialId, input.credential.rawId)).get();
   if (!pk) return { ok: false, reason: 'unknown credential' };
+  return checkAssertion(db, rp, pk, challenge, input.credential.response, 'required');
+}
+
+/**
+ * Verifies an assertion of the stored passkey `pk` for `challenge` (already spent by the
+ * caller), checks the user handle when the authenticator sent one, and moves the counter.
+ */
+export async function checkAssertion(
+  db: Databases,
+  rp: RelyingParty,
+  pk: typeof passkeys.$inferSelect,
+  challenge: string,
+  response: LoginInput['credential']['response'],
+  userVerification: UserVerification,
+): Promise<LoginResult> {
   let result;
   try {
-    result = await verifyAssertion(input.credential.response, { challenge, rp, publicKey: pk.publicKey, counter: pk.counter });
+    result = await verifyAssertion(response, { challenge, rp, publicKey: pk.publicKey, counter: pk.counter, userVerification });
   } catch (err) {
     if (err instanceof WebAuthnError) return { ok: false, reason: err.reason, userInternalId: pk.userId };
     throw err;
   }
-  const handle = input.credential.response.userHandle;
+  const handle = response.userHandle;
   if (handle) {
     const owner = await db.auth.select({ publicId: users.publicId }).from(users).where(eq(users.id, pk.userId)).get();
     if (!owner || userHandle(owner.publicId) !== handle) return { ok: false, reason: 'user handle mismatch', userInternalId: pk.userId };
