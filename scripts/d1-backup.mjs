@@ -67,6 +67,10 @@ try {
     for (const name of [...BACKED_UP.map((db) => `${db}.sql.gz`), 'manifest.json']) {
       await wranglerOk(['r2', 'object', 'put', `${bucket}/${prefix}/${name}`, '--file', path.join(work, name), '--remote', '--content-type', name.endsWith('.gz') ? 'application/gzip' : 'application/json', ...cfg], { quiet: true });
     }
+    // The newest backup's prefix, for the scheduled restore drill (wrangler cannot list R2 objects).
+    const latest = path.join(work, 'LATEST');
+    writeFileSync(latest, prefix);
+    await wranglerOk(['r2', 'object', 'put', `${bucket}/d1/${env}/LATEST`, '--file', latest, '--remote', '--content-type', 'text/plain', ...cfg], { quiet: true });
     // Retention is R2's job (no list-and-delete loop to get wrong): every run re-asserts the one
     // rule of this dedicated bucket, so a changed --retention-days takes effect on the next run.
     const rules = path.join(work, 'lifecycle.json');

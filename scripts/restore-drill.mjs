@@ -1,6 +1,6 @@
 // Restore drill: restores D1 exports into scratch databases and checks every table's row count.
 //   node scripts/restore-drill.mjs --local [--from <backup dir>] [--db AUTH_DB] [--config wrangler.toml]
-//   node scripts/restore-drill.mjs --env staging --from-r2 <bucket>/d1/staging/<stamp>
+//   node scripts/restore-drill.mjs --env staging --from-r2 <bucket>[/d1/staging/<stamp>]   (default: the newest backup)
 // Source: a backup written by scripts/d1-backup.mjs (its manifest.json: rows per table, sha256), or,
 // without --from, a fresh `wrangler d1 export` of the local D1. Scratch: local, a throwaway
 // --persist-to directory (the real local state is never written); remote, `wrangler d1 create
@@ -34,7 +34,7 @@ const die = (message, code = 2) => {
 };
 if (values.local === Boolean(values.env)) die('give --local or --env staging|production');
 if (values.env && values.env !== 'staging' && values.env !== 'production') die('--env must be staging or production');
-if (values.env && !values['from-r2']) die('a remote drill restores a backup: --from-r2 <bucket>/<prefix>');
+if (values.env && !values['from-r2']) die('a remote drill restores a backup: --from-r2 <bucket>[/<prefix>]');
 const dbs = values.db ?? BACKED_UP;
 for (const db of dbs) if (!BACKED_UP.includes(db)) die(`--db must be one of ${BACKED_UP.join(', ')}`);
 const cfg = ['-c', path.resolve(values.config)];
@@ -46,10 +46,16 @@ async function loadExports() {
   const out = {};
   let dir = values.from && path.resolve(values.from);
   if (values['from-r2']) {
-    const remote = values['from-r2'].replace(/\/+$/, '');
-    if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\/[\w./-]+$/.test(remote) || remote.includes('..')) die(`not <bucket>/<prefix>: ${remote}`);
+    let remote = values['from-r2'].replace(/\/+$/, '');
+    if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9](\/[\w./-]+)?$/.test(remote) || remote.includes('..')) die(`not <bucket>[/<prefix>]: ${remote}`);
     dir = path.join(work, 'backup');
     mkdirSync(dir);
+    if (!remote.includes('/')) {
+      const latest = path.join(work, 'LATEST');
+      await wranglerOk(['r2', 'object', 'get', `${remote}/d1/${values.env}/LATEST`, '--file', latest, '--remote', ...cfg], { quiet: true });
+      remote = `${remote}/${readFileSync(latest, 'utf8').trim()}`;
+      console.log(`restore-drill: newest backup ${remote}`);
+    }
     for (const name of ['manifest.json', ...dbs.map((db) => `${db}.sql.gz`)]) {
       await wranglerOk(['r2', 'object', 'get', `${remote}/${name}`, '--file', path.join(dir, name), '--remote', ...cfg], { quiet: true });
     }

@@ -80,9 +80,10 @@ async function main() {
   }
   const previous = live[0].version_id;
 
-  // 2. The new version: given (uploaded by cloudflare/wrangler-action) or uploaded here.
-  let next = values['version-id'];
-  if (!next) {
+  // 2. The new version: given (--version-id, or UPLOAD_OUTPUT: the output of the
+  //    cloudflare/wrangler-action step that ran `versions upload`) or uploaded here.
+  let next = values['version-id'] ?? (process.env.UPLOAD_OUTPUT ? (/Worker Version ID:\s*(\S+)/i.exec(process.env.UPLOAD_OUTPUT)?.[1] ?? '') : undefined);
+  if (next === undefined) {
     const upload = await wrangler(['versions', 'upload', ...envArgs, '--var', `APP_VERSION:${appVersion}`, ...(values.tag ? ['--tag', values.tag] : []), '--message', values.message ?? `rollout ${values.tag ?? appVersion}`]);
     if (upload.code !== 0) fail('wrangler versions upload failed; nothing was deployed');
     next = upload.outputs.find((o) => o.type === 'version-upload')?.version_id ?? /Worker Version ID:\s*([0-9a-f-]{36})/i.exec(upload.stdout)?.[1];

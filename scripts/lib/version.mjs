@@ -23,3 +23,6 @@ export function releaseVersion() {
 export function versionVarArgs() {
   return ['--var', `APP_VERSION:${releaseVersion()}`];
 }
+
+// `node scripts/lib/version.mjs` prints the release version (the deploy workflow's APP_VERSION).
+if (import.meta.url === `file://${process.argv[1]}`) console.log(releaseVersion());
