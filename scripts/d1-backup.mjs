@@ -50,17 +50,20 @@ mkdirSync(work, { recursive: true });
 
 try {
   const manifest = { env: values.local ? 'local' : env, createdAt: new Date().toISOString(), databases: {} };
-  for (const db of BACKED_UP) {
+  // Remote exports run side by side (separate databases), each bookmark just before its export;
+  // local ones one after another (local D1 shares one state directory, which SQLite locks).
+  const each = values.local ? async (fn) => { for (const db of BACKED_UP) await fn(db); } : (fn) => Promise.all(BACKED_UP.map(fn));
+  await each(async (db) => {
     let bookmark = null;
     if (!values.local) bookmark = parseJsonOutput((await wranglerOk(['d1', 'time-travel', 'info', db, '--json', '--env', env, ...cfg], { quiet: true })).stdout).bookmark;
     const sqlFile = path.join(work, `${db}.sql`);
-    await wranglerOk(['d1', 'export', db, ...where, '--output', sqlFile, '-y']);
+    await wranglerOk(['d1', 'export', db, ...where, '--output', sqlFile, '-y'], { quiet: true });
     const sql = readFileSync(sqlFile);
     const gz = gzipSync(sql, { level: 9 });
     writeFileSync(`${sqlFile}.gz`, gz);
     rmSync(sqlFile);
     manifest.databases[db] = { file: `${db}.sql.gz`, bookmark, bytes: sql.length, gzipBytes: gz.length, sha256: createHash('sha256').update(gz).digest('hex'), rows: dumpRowCounts(sql.toString('utf8')) };
-  }
+  });
   writeFileSync(path.join(work, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 
   if (!values.local) {

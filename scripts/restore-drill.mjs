@@ -41,6 +41,15 @@ const cfg = ['-c', path.resolve(values.config)];
 const work = mkdtempSync(path.join(tmpdir(), 'restore-drill-'));
 const stamp = Date.now().toString(36);
 
+// Local wrangler commands on the source share one state directory, which SQLite locks: they take
+// turns. Scratch databases have a directory each and run side by side.
+let sourceTurn = Promise.resolve();
+const onSource = (fn) => {
+  const run = sourceTurn.then(fn);
+  sourceTurn = run.catch(() => {});
+  return run;
+};
+
 /** The exports to restore: { db: { sql, expected rows, source } }. */
 async function loadExports() {
   const out = {};
@@ -74,7 +83,7 @@ async function loadExports() {
   }
   await Promise.all(dbs.map(async (db) => {
     const file = path.join(work, `${db}.sql`);
-    await wranglerOk(['d1', 'export', db, '--local', '--output', file, '-y', ...cfg], { quiet: true });
+    await onSource(() => wranglerOk(['d1', 'export', db, '--local', '--output', file, '-y', ...cfg], { quiet: true }));
     const sql = readFileSync(file, 'utf8');
     out[db] = { sql, expected: dumpRowCounts(sql), source: 'fresh local export' };
   }));
@@ -108,7 +117,7 @@ async function drill(db, exp) {
     const restoreMs = Date.now() - start;
     const restored = await counts(target, tables, where);
     const compareSource = values.local && (!values.from || values['compare-source']);
-    const source = compareSource ? await counts(db, tables, ['--local']) : null;
+    const source = compareSource ? await onSource(() => counts(db, tables, ['--local'])) : null;
     const rows = tables.map((t) => {
       const ok = restored[t] === exp.expected[t] && (!source || source[t] === restored[t]);
       return { table: t, expected: exp.expected[t], restored: restored[t], source: source?.[t], ok };

@@ -15,12 +15,15 @@ export function dumpRowCounts(sql) {
   return counts;
 }
 
-/** One SELECT giving every table's row count (table names come from the dump, quoted as identifiers). */
+/**
+ * Row-count statements for `wrangler d1 execute --command` (one per table, `;`-separated: D1
+ * caps compound SELECTs at a few terms). Table names come from the dump, quoted as identifiers.
+ */
 export function countQuery(tables) {
-  return tables.map((t) => `SELECT '${t.replaceAll("'", "''")}' AS t, count(*) AS n FROM "${t.replaceAll('"', '""')}"`).join(' UNION ALL ');
+  return tables.map((t) => `SELECT '${t.replaceAll("'", "''")}' AS t, count(*) AS n FROM "${t.replaceAll('"', '""')}"`).join('; ');
 }
 
-/** The rows of `wrangler d1 execute --json` for countQuery() as { table: rows }. */
+/** The results of `wrangler d1 execute --json` for countQuery() as { table: rows }. */
 export function countsFromJson(parsed) {
-  return Object.fromEntries((parsed[0]?.results ?? []).map((r) => [r.t, r.n]));
+  return Object.fromEntries(parsed.flatMap((p) => p.results ?? []).map((r) => [r.t, r.n]));
 }

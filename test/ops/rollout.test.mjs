@@ -50,6 +50,14 @@ describe('rollout: 10 → 50 → 100 % with a smoke test at each step', () => {
     assert.deepEqual(w.state().deployment, [{ version_id: NEW, percentage: 100 }]);
   });
 
+  it('takes the version id from the wrangler-action upload output (UPLOAD_OUTPUT) and uploads nothing', async () => {
+    const w = world();
+    const r = await rollout(w, ['--steps', '100', '--no-version-check'], { UPLOAD_OUTPUT: `Uploaded app-ubr-production (2.1 sec)\nWorker Version ID: ${NEW}\n` });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!w.argv().some((a) => a[1] === 'upload'));
+    assert.deepEqual(deploys(w), [`${NEW}@100`]);
+  });
+
   it('rolls back to the previous version when the new one fails the smoke test at 10 %', async () => {
     const w = world();
     w.broken.set(NEW, { check: 'me' });
