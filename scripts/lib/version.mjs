@@ -8,7 +8,8 @@ export function packageVersion(file = 'package.json') {
 }
 
 export function releaseVersion() {
-  let sha = process.env.GITHUB_SHA?.slice(0, 7);
+  // RELEASE_SHA: the deploy workflow's commit (under workflow_run, GITHUB_SHA is main's head, not the built commit).
+  let sha = (process.env.RELEASE_SHA || process.env.GITHUB_SHA)?.slice(0, 7);
   if (!sha) {
     try {
       sha = execFileSync('git', ['rev-parse', '--short=7', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -23,3 +24,6 @@ export function releaseVersion() {
 export function versionVarArgs() {
   return ['--var', `APP_VERSION:${releaseVersion()}`];
 }
+
+// `node scripts/lib/version.mjs` prints the release version (the deploy workflow's APP_VERSION).
+if (import.meta.url === `file://${process.argv[1]}`) console.log(releaseVersion());
