@@ -6,7 +6,7 @@
 //                      the cookie is fresh (a revoked session stays usable until it expires)
 // POST /setup applies Better Auth's own schema (getMigrations), signs one user up and in through
 // each instance and returns the Cookie header each get-session row sends.
-/* global Response */
+/* global Response, crypto */
 import { betterAuth } from 'better-auth';
 import { getMigrations } from 'better-auth/db/migration';
 
