@@ -6,8 +6,8 @@ export default defineConfig(async () => {
   const root = import.meta.dirname;
   const [auth, app, logs, search] = await Promise.all(['auth', 'app', 'logs', 'search'].map((db) => readD1Migrations(path.join(root, 'migrations', db))));
   return {
-    // Tests cover the optional Upstash backend, so their build includes it (see backend.ts).
-    define: { __UPSTASH_BUILD__: 'true' },
+    // Tests cover the optional backends (Upstash limiter, SMTP channel), so their build includes them.
+    define: { __UPSTASH_BUILD__: 'true', __SMTP_BUILD__: 'true' },
     plugins: [
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },

@@ -63,7 +63,8 @@ const NOISE = [
 ];
 const keep = (line) => !NOISE.some((re) => re.test(line));
 
-const args = ['dev', '--ip', '127.0.0.1', '--port', port, '--test-scheduled', ...vars.flatMap((v) => ['--var', v]), ...process.argv.slice(2)];
+// The dev inbox is reached over real SMTP: this build includes the SMTP channel (wrangler.toml).
+const args = ['dev', '--ip', '127.0.0.1', '--port', port, '--test-scheduled', '--define', '__SMTP_BUILD__:true', ...vars.flatMap((v) => ['--var', v]), ...process.argv.slice(2)];
 const child = spawn('wrangler', args, { stdio: ['inherit', 'pipe', 'pipe'], env: process.env });
 for (const [from, to] of [
   [child.stdout, process.stdout],

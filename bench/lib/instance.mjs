@@ -83,7 +83,7 @@ function startupProbe(name, dir, main, modules) {
  * Starts the instance. `limiterOffVars` are the vars that switch the rate limiter off in the
  * `app-nolimit` copy (see rows.mjs). Returns URLs by worker name, the workerd pids and `stop()`.
  */
-export async function startInstance({ configPath, tmp, app, baselines, limiterOffVars, startupProbes, logSink, inspector }) {
+export async function startInstance({ configPath, tmp, app, baselines, peers, limiterOffVars, startupProbes, logSink, inspector }) {
   // An empty env file: wrangler must not pick up the developer's .dev.vars secrets.
   mkdirSync(tmp, { recursive: true });
   const emptyEnv = path.join(tmp, 'empty.env');
@@ -129,6 +129,12 @@ export async function startInstance({ configPath, tmp, app, baselines, limiterOf
       bindings: { JWT_SIGNING_KEYS: secrets.JWT_SIGNING_KEYS, JWT_ISSUER: vars.JWT_ISSUER, JWT_AUDIENCE: vars.JWT_AUDIENCE },
     }),
     plain('password-probe', baselines.passwordProbe),
+    // Better Auth on its own D1 database (its schema, not ours), nodejs_compat as its docs ask.
+    plain('better-auth', peers.betterAuth, {
+      compatibilityFlags: [...new Set([...compat.compatibilityFlags, 'nodejs_compat'])],
+      d1Databases: { BA_DB: 'bench-better-auth' },
+      bindings: { BETTER_AUTH_SECRET: randomBytes(32).toString('base64url') },
+    }),
     ...startupProbes.map((p) => ({ ...startupProbe(p.name, p.dir, p.main, p.modules), ...compat })),
   ];
 

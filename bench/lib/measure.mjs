@@ -163,28 +163,36 @@ export async function measureLogin({ urls, pids, fixture, logins, argon2Samples,
   const probeMeter = startCpuMeter(pids);
   const probe = await getJson(`${urls['password-probe']}/?n=${argon2Samples}`);
   const probeCpu = probeMeter.stop();
-  const client = sequentialClient(urls.app);
-  const times = [];
-  const meter = startCpuMeter(pids);
-  try {
-    for (let i = 0; i < logins; i++) {
-      const res = await client.send({
-        method: 'POST',
-        path: '/api/v1/auth/login',
-        headers: { 'content-type': 'application/json', 'CF-Connecting-IP': `192.0.2.${(i % 250) + 1}` },
-        body: JSON.stringify({ email: fixture.email, password: fixture.password }),
-      });
-      if (res.status !== 200) throw new Error(`sequential login ${i}: ${res.status} ${res.text.slice(0, 300)}`);
-      times.push(res.ms);
+  // The same logins on the limiter-off copy: what the login costs beyond the hash without the
+  // auth-tier limiter's Durable Object calls (its own figure, issue 13 item 2).
+  const sequence = async (origin, ipPrefix) => {
+    const client = sequentialClient(origin);
+    const times = [];
+    const meter = startCpuMeter(pids);
+    try {
+      for (let i = 0; i < logins; i++) {
+        const res = await client.send({
+          method: 'POST',
+          path: '/api/v1/auth/login',
+          headers: { 'content-type': 'application/json', 'CF-Connecting-IP': `${ipPrefix}.${(i % 250) + 1}` },
+          body: JSON.stringify({ email: fixture.email, password: fixture.password }),
+        });
+        if (res.status !== 200) throw new Error(`sequential login ${i}: ${res.status} ${res.text.slice(0, 300)}`);
+        times.push(res.ms);
+      }
+    } finally {
+      client.close();
     }
-  } finally {
-    client.close();
-  }
-  const cpu = meter.stop();
+    return { times, cpu: meter.stop() };
+  };
+  const { times, cpu } = await sequence(urls.app, '192.0.2');
+  const noLimit = await sequence(urls['app-nolimit'], '192.0.3');
   return {
     n: logins,
     p50Ms: median(times),
     cpuMsPerLogin: cpu.targetMs / logins,
+    cpuMsPerLoginNoLimit: noLimit.cpu.targetMs / logins,
+    p50MsNoLimit: median(noLimit.times),
     argon2VerifyMs: median(probe.samples),
     argon2CpuMs: probeCpu.targetMs / (probe.samples.length + 1),
     argon2Samples: probe.samples.length,

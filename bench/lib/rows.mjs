@@ -108,6 +108,28 @@ export function freshAuthVary() {
 }
 
 /**
+ * Peers' own fixtures: Better Auth's schema and one signed-in user per instance
+ * (bench/peers/better-auth.worker.mjs), as the Cookie header each get-session row sends.
+ */
+export async function setupPeers(urls) {
+  const client = sequentialClient(urls['better-auth']);
+  try {
+    const res = await client.send({ method: 'POST', path: '/setup', headers: {} });
+    if (res.status !== 200) throw new Error(`Better Auth setup failed: ${res.status} ${res.text.slice(0, 300)}`);
+    const cookies = JSON.parse(res.text);
+    if (!/session_data=/.test(cookies.cache)) throw new Error('Better Auth: the cookie-cache instance set no session_data cookie');
+    // get-session answers 200 with `null` for an unknown session: check that both rows are signed in.
+    for (const prefix of ['d1', 'cache']) {
+      const s = await client.send({ method: 'GET', path: `/${prefix}/api/auth/get-session`, headers: { Cookie: cookies[prefix] } });
+      if (s.status !== 200 || !JSON.parse(s.text)?.session) throw new Error(`Better Auth get-session (${prefix}) is not signed in: ${s.status} ${s.text.slice(0, 200)}`);
+    }
+    return { betterAuth: cookies };
+  } finally {
+    client.close();
+  }
+}
+
+/**
  * The load rows, in run order. `conns` is the default connection count for throughput rows.
  * `vary(i)` gives the i-th request's headers/body where requests must differ.
  */
@@ -134,6 +156,9 @@ export function defineRows({ fixture, pool, conns }) {
     { id: 'me-nolimit', label: 'GET /api/v1/users/me, limiter off', worker: 'app-nolimit', path: `${API}/users/me`, headers: bearer, expectStatus: 200, conns },
     // `*` matches any current representation: the handler runs, the body is hashed, nothing is sent.
     { id: 'me-304', label: 'GET /api/v1/users/me → 304 (If-None-Match)', worker: 'app', path: `${API}/users/me`, headers: { ...bearer, 'If-None-Match': '*' }, expectStatus: 304, conns },
+    // Peer rows: Better Auth 1.7's get-session in the same workerd, read the ratio to `const`.
+    { id: 'ba-session', label: 'peer: Better Auth get-session (reads D1)', worker: 'better-auth', peer: true, path: '/d1/api/auth/get-session', headers: { Cookie: fixture.peers.betterAuth.d1 }, expectStatus: 200, conns },
+    { id: 'ba-session-cache', label: 'peer: Better Auth get-session, cookie cache', worker: 'better-auth', peer: true, path: '/cache/api/auth/get-session', headers: { Cookie: fixture.peers.betterAuth.cache }, expectStatus: 200, conns },
     { id: 'client-versions', label: 'GET /api/v1/client-versions (public, edge cache)', worker: 'app', path: `${API}/client-versions`, expectStatus: 200, conns },
     { id: 'auth-tier', label: 'POST /auth/register → 400 (auth-tier limiter on)', worker: 'app', ...cheapAuth },
     { id: 'auth-tier-nolimit', label: 'POST /auth/register → 400, limiter off', worker: 'app-nolimit', ...cheapAuth },

@@ -1,11 +1,36 @@
 import { getNotificationConfig, secret } from '../notifications.config';
 import { ResendEmailSender } from './email-resend';
-import { SmtpEmailSender } from './email-smtp';
+import type { SmtpOptions } from './email-smtp';
 import { ApnsPushSender } from './push-apns';
 import { FcmPushSender, parseServiceAccount } from './push-fcm';
 import { RecordingEmailSender, RecordingPushSender, RecordingSmsSender } from './recording';
 import { TwilioSmsSender } from './sms-twilio';
 import type { EmailSender, PushSender, SmsSender } from './types';
+
+/**
+ * worker-mailer (the SMTP client, ~4 KiB gzip) is only in builds that ask for it, like the
+ * Upstash limiter: `--define __SMTP_BUILD__:true` (npm run dev and the tests do; a deployment
+ * that sends over SMTP sets it in its environment's `define`). Resend needs no such build.
+ */
+declare const __SMTP_BUILD__: boolean;
+
+/**
+ * The SMTP sender, loaded on first send. A build without it but configured for it fails each
+ * message as retryable (a configuration problem: the retries end in the DLQ and its alert).
+ */
+function smtpEmailSender(options: SmtpOptions): EmailSender {
+  let loaded: Promise<EmailSender> | undefined;
+  return {
+    provider: 'smtp',
+    async send(message) {
+      if (typeof __SMTP_BUILD__ !== 'undefined' && __SMTP_BUILD__) {
+        loaded ??= import('./email-smtp').then((m) => new m.SmtpEmailSender(options));
+        return (await loaded).send(message);
+      }
+      return { ok: false, provider: 'smtp', retryable: true, reason: 'SMTP_HOST is set, but this build excludes SMTP (build with --define __SMTP_BUILD__:true)' };
+    },
+  };
+}
 
 export interface Channels {
   email: EmailSender;
@@ -32,7 +57,7 @@ export function createChannels(env: CloudflareBindings, overrides: Partial<Chann
   if (smtpHost) {
     const secure = secret(env, 'SMTP_SECURE') === 'true';
     const port = Number(secret(env, 'SMTP_PORT') ?? (secure ? 465 : 587));
-    email = new SmtpEmailSender({ host: smtpHost, port, secure, user: secret(env, 'SMTP_USER'), password: secret(env, 'SMTP_PASSWORD'), from });
+    email = smtpEmailSender({ host: smtpHost, port, secure, user: secret(env, 'SMTP_USER'), password: secret(env, 'SMTP_PASSWORD'), from });
   } else if (resendKey) {
     email = new ResendEmailSender({ apiKey: resendKey, from });
   }
