@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isTransientStorageError } from './db/transient';
 import { apiKeysRoutes } from './features/api-keys/api-keys.routes';
+import { consoleSessionRoutes } from './features/auth/console-session.routes';
 import { authRoutes } from './features/auth/auth.routes';
 import { clientVersionsRoutes } from './features/client-versions/client-versions.routes';
 import { jwksRoutes } from './features/auth/jwks.routes';
@@ -75,6 +76,7 @@ const api = factory
   .route('/auth', authRoutes)
   .route('/auth', recoveryRoutes)
   .route('/auth/mfa', mfaRoutes)
+  .route('/auth/console', consoleSessionRoutes)
   .route('/auth/oauth', oauthLoginRoutes)
   .route('/auth/identities', identitiesRoutes)
   .route('/users', usersRoutes)
