@@ -15,8 +15,8 @@ function cookieOf(res: Response): { value: string; attributes: string } {
   return { value: m[1]!, attributes: m[2]! };
 }
 
-const handover = (refreshToken: string, headers = consoleHeaders()) => call('/api/v1/auth/console/session', { body: { refreshToken }, headers, ip: freshIp() });
-const consoleRefresh = (cookie: string | null, headers = consoleHeaders()) =>
+const handover = (refreshToken: string, headers: Record<string, string> = consoleHeaders()) => call('/api/v1/auth/console/session', { body: { refreshToken }, headers, ip: freshIp() });
+const consoleRefresh = (cookie: string | null, headers: Record<string, string> = consoleHeaders()) =>
   call('/api/v1/auth/console/refresh', { method: 'POST', headers: { ...headers, ...(cookie === null ? {} : { Cookie: `${COOKIE}=${cookie}` }) }, ip: freshIp() });
 const me = (token: string) => call('/api/v1/users/me', { token });
 const sid = (pair: { accessToken: string }) => decodeToken(pair.accessToken).payload.sid as string;
