@@ -132,7 +132,7 @@ try {
   await page.getByLabel('Email').fill(adminEmail);
   await page.getByLabel('Password').fill(vars.ADMIN_PASSWORD);
   await shot('sign-in');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: 'Users' }).waitFor();
   await page.getByRole('link', { name: adminEmail }).waitFor();
   await page.getByRole('link', { name: userEmail }).waitFor();
@@ -253,11 +253,11 @@ try {
   await post('/auth/mfa/totp/enable', { code: generateHOTP(key, counter(), 6) }, accessToken);
   await page.getByLabel('Email').fill(mfaEmail);
   await page.getByLabel('Password').fill(mfaPassword);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   const codeField = page.getByLabel('Two-factor code (or a recovery code)');
   await codeField.waitFor();
   await codeField.fill(generateHOTP(key, counter() + 1n, 6)); // the next step: the enrolment's code is spent
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: 'Not available' }).waitFor();
   check((await page.getByRole('alert').filter({ hasText: 'FORBIDDEN' }).count()) > 0, 'the users view of a plain user does not show the API refusal');
   await page.getByRole('button', { name: 'Sign out' }).click();
