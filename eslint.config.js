@@ -18,7 +18,7 @@ export default tseslint.config(
   { files: ['public/**/*.js'], languageOptions: { globals: { window: 'readonly', document: 'readonly' } } },
   {
     files: ['public/admin/**/*.js'],
-    languageOptions: { globals: { location: 'readonly', fetch: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', Node: 'readonly', confirm: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' } },
+    languageOptions: { globals: { location: 'readonly', fetch: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', Node: 'readonly', confirm: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', navigator: 'readonly', PublicKeyCredential: 'readonly' } },
   },
   {
     files: ['scripts/**/*.mjs', 'bench/**/*.mjs', 'soak/**/*.mjs', '.ci/**/*.mjs', 'test/ops/**/*.mjs'],

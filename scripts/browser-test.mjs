@@ -2,9 +2,10 @@
 // playwright-core (no browser download: Debian's chromium, scripts/ci-install-chromium.sh),
 // against a real `npm run dev` started here on free ports. Signs in as the seeded admin, lists
 // users, searches one, creates a role and grants it, soft-deletes and restores the user, sees the
-// audit entries arrive in the log's live tail, visits every view; fails on any request leaving
-// 127.0.0.1, any console error (CSP violations included), and anything kept in localStorage,
-// sessionStorage, IndexedDB or cookies. `--screenshots` writes docs/admin/*.png (README).
+// audit entries arrive in the log's live tail, lists and ends the user's sessions, visits every
+// view (dead letters included), reloads (resumed through the HttpOnly console cookie) and signs
+// out; fails on any request leaving 127.0.0.1, any console error (CSP violations included), and
+// anything kept in localStorage, sessionStorage, IndexedDB or any cookie but the console's. `--screenshots` writes docs/admin/*.png (README).
 // Skips (exit 0, with a message) only when no Chromium is installed.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -131,7 +132,7 @@ try {
   await page.getByLabel('Email').fill(adminEmail);
   await page.getByLabel('Password').fill(vars.ADMIN_PASSWORD);
   await shot('sign-in');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: 'Users' }).waitFor();
   await page.getByRole('link', { name: adminEmail }).waitFor();
   await page.getByRole('link', { name: userEmail }).waitFor();
@@ -174,19 +175,32 @@ try {
   await page.getByRole('button', { name: 'Restore user' }).click();
   await page.getByRole('button', { name: /Soft delete/ }).waitFor();
   step('soft-deleted and restored');
+  // A restore leaves sessions ended: give the user a live one, then end it from its detail page.
+  const relog = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'User-Agent': 'browser-test client' }, body: JSON.stringify({ email: userEmail, password: 'correct horse battery staple' }) });
+  check(relog.status === 200, `user login answered ${relog.status}`);
+  await page.reload();
+  await page.getByRole('caption').filter({ hasText: 'Live sessions of this user' }).waitFor();
+  await page.getByRole('cell', { name: 'browser-test client' }).waitFor();
+  await page.getByRole('caption').filter({ hasText: 'Linked social sign-in identities' }).waitFor();
   await shot('user');
+  await page.getByRole('button', { name: 'End all sessions' }).click();
+  await page.getByRole('cell', { name: 'browser-test client' }).waitFor({ state: 'detached' });
+  step("the user's sessions listed and ended");
 
   // Audit log, live tail: the three entries about the user arrive through the audit queue.
   await page.goto(`${base}/admin/#/logs?targetId=${userId}`);
   await page.getByRole('heading', { name: 'Audit log' }).waitFor();
   await page.getByLabel('Live tail (polls every 3 s)').check();
-  for (const action of ['role.grant', 'user.delete', 'user.restore']) await page.getByRole('cell', { name: action, exact: true }).first().waitFor({ timeout: 30_000 });
+  for (const action of ['role.grant', 'user.delete', 'user.restore', 'user.sessions_revoke']) await page.getByRole('cell', { name: action, exact: true }).first().waitFor({ timeout: 30_000 });
   step('audit entries in the live tail');
   await shot('audit-log');
 
   await page.goto(`${base}/admin/#/notifications?user=${userId}`);
   await page.getByRole('caption').filter({ hasText: 'Notifications' }).waitFor();
   await shot('notifications');
+  await page.getByRole('navigation').getByRole('link', { name: 'Dead letters' }).click();
+  await page.getByRole('caption').filter({ hasText: 'Dead letters, newest first' }).waitFor();
+  await shot('dead-letters');
   for (const [link, heading, name] of [
     ['Webhooks', 'Webhooks', 'webhooks'],
     ['Client versions', 'Client versions', 'client-versions'],
@@ -208,10 +222,20 @@ try {
   /* global localStorage, sessionStorage, indexedDB, document -- evaluated in the page */
   const stored = await page.evaluate(async () => ({ local: localStorage.length, session: sessionStorage.length, idb: (await indexedDB.databases()).length, cookie: document.cookie }));
   check(stored.local === 0 && stored.session === 0 && stored.idb === 0 && stored.cookie === '', `browser storage used: ${JSON.stringify(stored)}`);
-  check((await context.cookies()).length === 0, 'cookies set');
+  // The one cookie: the console's refresh cookie, out of the script's reach and scoped to the console routes.
+  const cookies = await context.cookies();
+  const jar = cookies.map(({ name, path, httpOnly, secure, sameSite }) => ({ name, path, httpOnly, secure, sameSite }));
+  check(JSON.stringify(jar) === JSON.stringify([{ name: '__Secure-ubr_console', path: '/api/v1/auth/console', httpOnly: true, secure: true, sameSite: 'Strict' }]), `cookies: ${JSON.stringify(jar)}`);
+  await page.reload();
+  await page.getByRole('link', { name: adminEmail }).waitFor();
+  check((await context.cookies())[0]?.value !== cookies[0].value, 'the reload did not rotate the refresh cookie');
+  step('a reload resumes through the console cookie (rotated)');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await until('the cookie cleared', async () => (await context.cookies()).length === 0, 5000);
   await page.reload();
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  step('nothing stored; a reload asks to sign in again');
+  step('nothing stored but the HttpOnly cookie; after sign-out a reload asks to sign in again');
 
   // Two-factor sign-in, as an account without admin permissions: the page asks for the code, and
   // what the API refuses the page shows refused.
@@ -229,11 +253,11 @@ try {
   await post('/auth/mfa/totp/enable', { code: generateHOTP(key, counter(), 6) }, accessToken);
   await page.getByLabel('Email').fill(mfaEmail);
   await page.getByLabel('Password').fill(mfaPassword);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   const codeField = page.getByLabel('Two-factor code (or a recovery code)');
   await codeField.waitFor();
   await codeField.fill(generateHOTP(key, counter() + 1n, 6)); // the next step: the enrolment's code is spent
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: 'Not available' }).waitFor();
   check((await page.getByRole('alert').filter({ hasText: 'FORBIDDEN' }).count()) > 0, 'the users view of a plain user does not show the API refusal');
   await page.getByRole('button', { name: 'Sign out' }).click();

@@ -3,6 +3,9 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isTransientStorageError } from './db/transient';
 import { apiKeysRoutes } from './features/api-keys/api-keys.routes';
+import { consoleSessionRoutes } from './features/auth/console-session.routes';
+import { userSessionsRoutes } from './features/users/user-sessions.routes';
+import { deadLettersRoutes } from './features/notifications/dead-letters.routes';
 import { authRoutes } from './features/auth/auth.routes';
 import { clientVersionsRoutes } from './features/client-versions/client-versions.routes';
 import { jwksRoutes } from './features/auth/jwks.routes';
@@ -77,8 +80,10 @@ const api = factory
   .route('/auth', recoveryRoutes)
   .route('/auth/mfa', mfaRoutes)
   .route('/auth/mfa/passkey', mfaPasskeyRoutes)
+  .route('/auth/console', consoleSessionRoutes)
   .route('/auth/oauth', oauthLoginRoutes)
   .route('/auth/identities', identitiesRoutes)
+  .route('/users', userSessionsRoutes)
   .route('/users', usersRoutes)
   .route('/roles', rolesRoutes)
   .route('/api-keys', apiKeysRoutes)
@@ -88,6 +93,7 @@ const api = factory
   .route('/webhooks', webhooksOutRoutes)
   .route('/notifications', preferencesRoutes)
   .route('/notifications', streamRoutes)
+  .route('/notifications', deadLettersRoutes)
   .route('/notifications', notificationsRoutes)
   .route('/devices', devicesRoutes)
   .route('/search', searchRoutes)

@@ -2,7 +2,9 @@
 // Every action is a call to the public API with the operator's token; the API decides what is
 // allowed (its 403 is shown as is). The DOM is built with textContent only (no innerHTML):
 // the page's CSP enforces Trusted Types, so an HTML sink would throw.
-import { api, ApiError, currentUser, onSessionEnd, signIn, signOut } from './api.js';
+import { api, ApiError, currentUser, onSessionEnd, resume, signIn, signInWithPasskey, signOut } from './api.js';
+import { deadLettersView, userAccess } from './operator-views.js';
+import { badge, explain, field, fmt, h, notificationsTable, pager, table } from './ui.js';
 
 const PERMISSIONS = ['users:read', 'users:write', 'users:delete', 'roles:read', 'roles:write', 'logs:read', 'notifications:read', 'notifications:write', 'config:write', 'webhooks:read', 'webhooks:write'];
 const WEBHOOK_EVENTS = ['user.created', 'user.updated', 'user.deleted', 'user.restored', 'role.granted', 'role.revoked', 'role.created', 'role.updated', 'role.deleted', 'session.revoked', 'notification.failed'];
@@ -11,6 +13,7 @@ const SECTIONS = [
   ['roles', 'Roles', 'roles:read'],
   ['logs', 'Audit log', 'logs:read'],
   ['notifications', 'Notifications', 'notifications:read'],
+  ['dead-letters', 'Dead letters', 'notifications:read'],
   ['webhooks', 'Webhooks', 'webhooks:read'],
   ['versions', 'Client versions', null],
   ['api-keys', 'API keys', null],
@@ -22,32 +25,10 @@ const $ = (id) => document.getElementById(id);
 let permissions = null;
 let cleanup = [];
 
-/** Element builder: h('button', { class: 'x', onclick: fn }, 'text', child). Strings become text nodes. */
-function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props ?? {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'value') el.value = v;
-    else if (k === 'checked') el.checked = true;
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
-  return el;
-}
-
 const can = (perm) => !perm || permissions === null || permissions.has(perm);
-const fmt = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
-const badge = (text, kind) => h('span', { class: kind ? `badge ${kind}` : 'badge' }, text);
-
 function say(message, isError = false) {
   const status = $('status');
   status.replaceChildren(h('span', { class: isError ? 'error' : '', role: isError ? 'alert' : null }, message));
-}
-
-function explain(err) {
-  if (err instanceof ApiError) return `${err.message} (${err.code}${err.requestId ? `, request ${err.requestId}` : ''})`;
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Runs an API action, reports its outcome in the status region, re-renders on success. */
@@ -61,28 +42,6 @@ async function act(label, fn, { rerender = true } = {}) {
     say(`${label} failed: ${explain(err)}`, true);
     return undefined;
   }
-}
-
-function table(caption, columns, rows, rowKey) {
-  return h(
-    'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
-      {},
-      h('caption', {}, caption),
-      h('thead', {}, h('tr', {}, columns.map(([title]) => h('th', { scope: 'col' }, title)))),
-      h(
-        'tbody',
-        {},
-        rows.length === 0 ? h('tr', {}, h('td', { colspan: columns.length }, 'Nothing here.')) : rows.map((row) => h('tr', { 'data-key': rowKey ? rowKey(row) : null }, columns.map(([, cell, cls]) => h('td', { class: cls }, cell(row))))),
-      ),
-    ),
-  );
-}
-
-function field(label, input) {
-  return h('label', {}, label, input);
 }
 
 function formValues(form) {
@@ -111,11 +70,6 @@ function permissionBoxes(name, selected, legend) {
     h('legend', {}, legend),
     PERMISSIONS.map((p) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name, value: p, 'data-multi': '1', checked: selected.includes(p), disabled: permissions !== null && !permissions.has(p) }), p)),
   );
-}
-
-function pager(nextCursor, load) {
-  // An empty fragment, not null: Element.append(null) would print "null".
-  return nextCursor ? h('p', {}, h('button', { type: 'button', onclick: () => load(nextCursor) }, 'Next page')) : document.createDocumentFragment();
 }
 
 // ------------------------------------------------------------------ sign-in
@@ -162,7 +116,20 @@ function renderSignIn(message) {
     error,
     h('button', { class: 'primary', type: 'submit' }, 'Sign in'),
   );
-  $('main').replaceChildren(h('section', { class: 'signin card', 'aria-labelledby': 'signin-title' }, h('h1', { id: 'signin-title' }, 'Sign in'), form));
+  const passkey = h('button', {
+    type: 'button',
+    id: 'passkey-signin',
+    onclick: async () => {
+      error.textContent = '';
+      try {
+        await signInWithPasskey();
+        await afterSignIn();
+      } catch (err) {
+        error.textContent = explain(err);
+      }
+    },
+  }, 'Sign in with a passkey');
+  $('main').replaceChildren(h('section', { class: 'signin card', 'aria-labelledby': 'signin-title' }, h('h1', { id: 'signin-title' }, 'Sign in'), form, window.PublicKeyCredential ? h('p', {}, passkey) : null));
   email.focus();
 }
 
@@ -301,7 +268,7 @@ async function userView(id) {
       main.append(h('p', {}, `Audit log unavailable: ${explain(err)}`));
     }
   }
-  main.append(h('p', { class: 'muted' }, 'Sessions: a user’s sessions all end when the user is soft-deleted or their roles change; the API lists sessions to their owner only (see “My sessions”).'));
+  main.append(...(await userAccess(user, { can, act, self })));
   return main;
 }
 
@@ -423,18 +390,6 @@ async function logsView(params) {
 }
 
 // ------------------------------------------------------------------ notifications
-
-function notificationsTable(caption, rows) {
-  return table(caption, [
-    ['Created', (n) => fmt(n.createdAt)],
-    ['Channel', (n) => n.channel],
-    ['Kind', (n) => n.kind],
-    ['Status', (n) => badge(n.status, n.status === 'failed' ? 'bad' : n.status === 'delivered' ? 'good' : '')],
-    ['Attempts', (n) => String(n.attempts)],
-    ['Reason', (n) => n.reason ?? ''],
-    ['Title', (n) => n.title ?? ''],
-  ], rows, (n) => n.id);
-}
 
 async function notificationsView(params) {
   const q = Object.fromEntries(params);
@@ -629,7 +584,7 @@ async function sessionsView() {
 
 // ------------------------------------------------------------------ router
 
-const VIEWS = { users: usersView, roles: rolesView, logs: logsView, notifications: notificationsView, webhooks: webhooksView, versions: versionsView, 'api-keys': apiKeysView, sessions: sessionsView };
+const VIEWS = { 'dead-letters': (params) => deadLettersView(params, { go }), users: usersView, roles: rolesView, logs: logsView, notifications: notificationsView, webhooks: webhooksView, versions: versionsView, 'api-keys': apiKeysView, sessions: sessionsView };
 
 function go(section, query) {
   const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ''));
@@ -667,4 +622,7 @@ window.addEventListener('hashchange', () => {
   $('status').replaceChildren();
   void route().then(() => $('main').focus({ preventScroll: true }));
 });
-renderSignIn();
+// A reload resumes the session of the console cookie (HttpOnly: this script never sees it).
+resume()
+  .then((user) => (user ? afterSignIn() : renderSignIn()))
+  .catch(() => renderSignIn());

@@ -10,6 +10,8 @@ const key = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
  * answers 401 without a Bearer OAuth access token.
  */
 const OAUTH_BEARER = new Set(['GET /oauth/userinfo']);
+/** Public to the session guard, but refused (403) without the console's CSRF header and same-origin Origin. */
+const isConsoleCsrf = (spec: RouteSpec) => apiPath(spec).startsWith('/auth/console/');
 const specs = new Map(routeRegistry.map((s) => [key(s.method, fullPath(s)), s]));
 
 function concrete(spec: RouteSpec, ids: { user: string; role: string; roleForUser: string }): string {
@@ -49,6 +51,7 @@ describe('authorization matrix', () => {
       const label = key(spec.method, fullPath(spec));
       const anon = await send(spec, path);
       if (OAUTH_BEARER.has(label)) expectThat(anon.status === 401, `${label} anonymous got ${anon.status}, want 401`);
+      else if (isConsoleCsrf(spec)) expectThat(anon.status === 403 || anon.status === 400, `${label} anonymous without the console header got ${anon.status}, want 403 (or 400 for the empty body)`);
       else if (spec.access.kind === 'public') expectThat(anon.status !== 401 && anon.status !== 403, `${label} anonymous got ${anon.status}`);
       else expectThat(anon.status === 401, `${label} anonymous got ${anon.status}, want 401`);
 

@@ -65,6 +65,8 @@ export const notifications = sqliteTable(
     index('notifications_user_read_idx').on(t.userPublicId, t.readAt),
     index('notifications_status_updated_idx').on(t.status, t.updatedAt),
     index('notifications_status_created_idx').on(t.status, t.createdAt),
+    // GET /notifications/dead-letters: failed rows across users, newest first, keyset on the public id.
+    index('notifications_status_public_idx').on(t.status, t.publicId),
     index('notifications_recipient_created_idx').on(t.recipientHash, t.createdAt),
     index('notifications_channel_created_idx').on(t.channel, t.createdAt),
   ],

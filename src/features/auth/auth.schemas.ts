@@ -7,7 +7,7 @@ import { SecondFactorCode } from '../mfa/mfa.schemas';
 import { UserResponse } from '../users/users.schemas';
 import type { AuditActionList } from '../../lib/audit';
 
-export const AUTH_AUDIT = ['auth.register', 'auth.login', 'auth.logout', 'auth.refresh_reuse', 'auth.refresh_retry', 'auth.password_change', 'auth.session_revoke', 'auth.password_reset_request', 'auth.password_reset', 'auth.email_verify', 'auth.email_change_request', 'auth.email_change'] as const satisfies AuditActionList;
+export const AUTH_AUDIT = ['auth.register', 'auth.login', 'auth.logout', 'auth.refresh_reuse', 'auth.refresh_retry', 'auth.password_change', 'auth.session_revoke', 'auth.password_reset_request', 'auth.password_reset', 'auth.email_verify', 'auth.email_change_request', 'auth.email_change', 'auth.console_session'] as const satisfies AuditActionList;
 
 declare module '../../lib/audit' {
   interface FeatureAuditActions {
@@ -87,3 +87,16 @@ export const SessionResponse = z.object({
   userAgent: z.nullable(z.string()),
 });
 export const SessionListResponse = z.object({ data: z.array(SessionResponse) });
+
+/** The admin console's handover: the refresh token its sign-in just returned (rotated at once into the cookie). */
+export const ConsoleHandoverBody = z.strictObject({
+  refreshToken: z.string(stringField('Refresh token')).check(z.minLength(1, 'Refresh token is required'), z.maxLength(256, 'Not a refresh token')),
+});
+
+/** A token pair without the refresh token (it is in the console's HttpOnly cookie) and without a device token. */
+export const ConsoleTokenResponse = z.object({
+  user: UserResponse,
+  accessToken: z.string(),
+  tokenType: z.literal('Bearer'),
+  expiresIn: z.number(),
+});

@@ -112,3 +112,14 @@ export const SendResponse = z.object({
 });
 
 export const ReadAllResponse = z.object({ updated: z.number() });
+
+/** A dead letter (GET /notifications/dead-letters): the notification and the user it was for. */
+export const DeadLetterResponse = z.extend(NotificationResponse, { userId: z.string() });
+export type DeadLetterView = z.infer<typeof DeadLetterResponse>;
+export const DeadLetterPage = pageSchema(DeadLetterResponse);
+export const DeadLetterQuery = z.strictObject({
+  limit: Limit,
+  cursor: Cursor,
+  channel: z.optional(Channel),
+  kind: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+});

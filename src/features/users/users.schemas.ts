@@ -12,7 +12,7 @@ declare module '../../lib/permissions' {
 }
 
 // role.grant and role.revoke are recorded by PUT/DELETE /users/:id/roles/:roleId.
-export const USERS_AUDIT = ['user.update', 'user.delete', 'user.restore', 'role.grant', 'role.revoke'] as const satisfies AuditActionList;
+export const USERS_AUDIT = ['user.update', 'user.delete', 'user.restore', 'role.grant', 'role.revoke', 'user.sessions_revoke'] as const satisfies AuditActionList;
 
 declare module '../../lib/audit' {
   interface FeatureAuditActions {
@@ -71,3 +71,14 @@ export const UserUpdateBody = z.union([AdminUpdate, SelfUpdate]);
 export const UserPatchBody = z.union([AdminPatch, SelfPatch]);
 
 export const UserRoleParams = z.object({ id: z.uuid({ error: 'Invalid user id' }), roleId: z.uuid({ error: 'Invalid role id' }) });
+
+/** A session as an operator sees it (GET /users/:id/sessions): no token, no IP. */
+export const AdminSessionResponse = z.object({
+  id: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string(),
+  expiresAt: z.string(),
+  userAgent: z.nullable(z.string()),
+});
+export const AdminSessionListResponse = z.object({ data: z.array(AdminSessionResponse) });
+export const SessionsEndedResponse = z.object({ ended: z.number() });

@@ -1,0 +1,1 @@
+CREATE INDEX `notifications_status_public_idx` ON `notifications` (`status`,`public_id`);
