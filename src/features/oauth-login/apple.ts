@@ -1,5 +1,6 @@
 import { importPKCS8, SignJWT } from 'jose';
 import * as z from 'zod/mini';
+import { sha256Hex } from '../../lib/crypto';
 
 /**
  * Sign in with Apple's two departures from plain OIDC (developer.apple.com, "Creating a client
@@ -31,7 +32,8 @@ const secrets = new Map<string, { jwt: string; exp: number }>();
 /** The client secret JWT for `clientId`, cached per isolate until an hour before it expires. */
 export async function appleClientSecret(key: AppleSigningKey, clientId: string, nowMs = Date.now()): Promise<string> {
   const now = Math.floor(nowMs / 1000);
-  const cacheKey = `${key.teamId}:${key.keyId}:${clientId}`;
+  // The key's digest is part of the cache key: a replaced .p8 never reuses a secret signed by the old one.
+  const cacheKey = `${key.teamId}:${key.keyId}:${clientId}:${await sha256Hex(key.privateKey)}`;
   const hit = secrets.get(cacheKey);
   if (hit && hit.exp - now > RENEW_BEFORE_S) return hit.jwt;
   const signingKey = await importPKCS8(key.privateKey.replace(/\\n/g, '\n').trim(), 'ES256');
