@@ -26,7 +26,7 @@ export default defineConfig(async () => {
     ],
     test: {
       setupFiles: ['./test/setup/apply-migrations.ts', './test/setup/drain-background.ts'],
-      globalSetup: ['./test/setup/global-openapi.ts', './test/setup/global-smtp.ts', './test/setup/global-redis.ts', './test/setup/global-pwned.ts', './test/setup/global-webhooks.ts', './test/setup/global-oidc.ts', './test/setup/global-github.ts', './test/setup/global-sentry.ts'],
+      globalSetup: ['./test/setup/global-openapi.ts', './test/setup/global-smtp.ts', './test/setup/global-redis.ts', './test/setup/global-pwned.ts', './test/setup/global-webhooks.ts', './test/setup/global-oidc.ts', './test/setup/global-github.ts', './test/setup/global-sentry.ts', './test/setup/global-apple.ts'],
       include: ['test/**/*.test.ts'],
       // Request log lines only for failing tests: CI output stays readable.
       silent: 'passed-only',

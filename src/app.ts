@@ -17,7 +17,7 @@ import { logsRoutes } from './features/logs/logs.routes';
 import { mfaRoutes } from './features/mfa/mfa.routes';
 import { mfaPasskeyRoutes } from './features/mfa/mfa-passkey.routes';
 import { identitiesRoutes } from './features/oauth-login/identities.routes';
-import { oauthLoginRoutes } from './features/oauth-login/oauth-login.routes';
+import { FORM_POST_CALLBACK_PATH, oauthLoginRoutes } from './features/oauth-login/oauth-login.routes';
 import { notificationsRoutes } from './features/notifications/notifications.routes';
 import { preferencesRoutes } from './features/notifications/preferences.routes';
 import { streamRoutes } from './features/notifications/stream.routes';
@@ -121,7 +121,7 @@ export const app = factory
   )
   .use('/api/*', d1Sessions())
   .use('/api/*', noStore())
-  .use('/api/*', jsonBody({ maxBytes: (c) => getConfig(c.env as CloudflareBindings).bodyLimitBytes, formPathPrefix: `${API_PREFIX}/webhooks/` }))
+  .use('/api/*', jsonBody({ maxBytes: (c) => getConfig(c.env as CloudflareBindings).bodyLimitBytes, formPathPrefix: `${API_PREFIX}/webhooks/`, formPathPattern: FORM_POST_CALLBACK_PATH }))
   .use('/api/*', clientVersion())
   .use(conditionalGet())
   .route(API_PREFIX, api)

@@ -5,7 +5,7 @@ import { findDuplicateKey } from '../lib/json-duplicates';
 export interface BodyVariables {
   /** The parsed JSON body, when the request had one. */
   jsonBody?: unknown;
-  /** A form body, accepted only under `formPathPrefix` (provider webhooks that post forms). */
+  /** A form body, accepted only under `formPathPrefix` or on `formPathPattern` (providers that post forms). */
   formBody?: URLSearchParams;
 }
 
@@ -14,6 +14,8 @@ export interface JsonBodyOptions {
   maxBytes: number | ((c: { env: unknown }) => number);
   /** Paths under this prefix may post application/x-www-form-urlencoded (e.g. Twilio webhooks). */
   formPathPrefix?: string;
+  /** Paths matching this may post a form too (the social sign-in callback: Apple's form_post). */
+  formPathPattern?: RegExp;
 }
 
 const JSON_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i;
@@ -92,7 +94,8 @@ export const jsonBody = (options: JsonBodyOptions) =>
     const bytes = raw ? await readLimited(raw, max) : new Uint8Array();
     if (bytes.byteLength === 0) return next();
     const type = c.req.header('Content-Type') ?? '';
-    if (options.formPathPrefix && c.req.path.startsWith(options.formPathPrefix) && FORM_TYPE.test(type)) {
+    const formPath = (options.formPathPrefix && c.req.path.startsWith(options.formPathPrefix)) || options.formPathPattern?.test(c.req.path);
+    if (formPath && FORM_TYPE.test(type)) {
       c.set('formBody', new URLSearchParams(new TextDecoder().decode(bytes)));
       return next();
     }

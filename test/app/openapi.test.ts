@@ -49,7 +49,7 @@ describe('GET /api/v1/openapi.json', () => {
     expect(doc.servers?.length).toBeGreaterThan(0);
   });
 
-  it('gives every operation a summary and a success response (101 for the WebSocket upgrade, 302 for the OAuth consent form and the social sign-in redirects)', async () => {
+  it('gives every operation a summary and a success response (101 for the WebSocket upgrade, 302 for the OAuth consent form and the social sign-in redirects, 303 for the form_post callback)', async () => {
     const { doc } = await fetchDoc();
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
@@ -58,8 +58,10 @@ describe('GET /api/v1/openapi.json', () => {
         const upgrade = statuses.includes('101');
         // A form post answered by a redirect back to the OAuth client (RFC 6749 §4.1.2).
         const formRedirect = path === '/oauth/authorize' && method === 'post' && statuses.includes('302');
-        // Social sign-in start and callback answer with a redirect (to the provider, to redirectTo).
-        const socialRedirect = path.startsWith('/api/v1/auth/oauth/') && method === 'get' && statuses.includes('302');
+        // Social sign-in start and callback answer with a redirect (to the provider, to redirectTo);
+        // the form_post callback (Apple) with a 303.
+        const socialRedirect =
+          path.startsWith('/api/v1/auth/oauth/') && ((method === 'get' && statuses.includes('302')) || (method === 'post' && path.endsWith('/callback') && statuses.includes('303')));
         expect(upgrade || formRedirect || socialRedirect || statuses.some((s) => s.startsWith('2')), `${method} ${path} has no 2xx`).toBe(true);
       }
     }

@@ -368,7 +368,8 @@ export interface paths {
         /** The provider redirects here; 302 to redirectTo with `code` (one-time, for POST /auth/oauth/exchange), `link_code` + `error=link_required`, or `error` */
         get: operations["getAuthOauthProviderCallback"];
         put?: never;
-        post?: never;
+        /** response_mode=form_post (Apple): the provider page posts an application/x-www-form-urlencoded body (`code`, `state`, `error`, and on the first authorization `user`, whose name names a new account); 303 to redirectTo as for the GET */
+        post: operations["postAuthOauthProviderCallback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2902,7 +2903,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description State unknown, spent, expired, of another provider or another browser */
+            /** @description State unknown, spent, expired, of another provider or another browser; or a form_post provider answering in the query */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2933,6 +2934,75 @@ export interface operations {
             426: components["responses"]["UpgradeRequired"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postAuthOauthProviderCallback: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description D1 read replication (Sessions API): the newest bookmark of AUTH_DB and APP_DB this request saw, as `auth:<bookmark>,app:<bookmark>`. Send it back unchanged on the next request to read at least that fresh (your own writes, from any location); a malformed value is 400 VALIDATION_ERROR. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To redirectTo (never with our tokens in the URL) */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No form body; state unknown, spent, expired, of another provider or another browser; posted from another origin; or a query-mode provider */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_ERROR" | "OAUTH_INVALID_STATE";
+                        };
+                    };
+                };
+            };
+            /** @description Unknown provider */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "OAUTH_UNKNOWN_PROVIDER";
+                        };
+                    };
+                };
+            };
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            /** @description Provider discovery failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "OAUTH_PROVIDER_ERROR";
+                        };
+                    };
+                };
+            };
             503: components["responses"]["ServiceUnavailable"];
         };
     };

@@ -22,6 +22,8 @@ export interface ProviderIdentity {
   subject: string;
   email: string | null;
   emailVerified: boolean;
+  /** A display name for a new account (Apple's first form_post), never used to match anyone. */
+  name?: string | null;
 }
 
 export type Resolution =
@@ -30,7 +32,8 @@ export type Resolution =
 
 export function identityFromClaims(provider: ProviderConfig, claims: Record<string, unknown>): ProviderIdentity {
   const email = typeof claims.email === 'string' && claims.email.length <= 254 ? claims.email.trim().toLowerCase() : null;
-  // Apple sends the boolean as a string.
+  // Apple sends the boolean as a string ("true" / "false"), also for its private relay addresses
+  // (…@privaterelay.appleid.com), which it verified forward to the user: trusted like any other.
   const saysVerified = claims.email_verified === true || claims.email_verified === 'true';
   return { provider: provider.name, subject: String(claims.sub), email, emailVerified: email !== null && provider.trustEmailVerified && saysVerified };
 }
@@ -77,7 +80,11 @@ export async function resolveIdentity(db: Databases, who: ProviderIdentity): Pro
     .get();
   if (known) {
     if (known.deletedAt) throw linkRefused('account deleted');
-    await db.auth.update(oauthIdentities).set({ lastLoginAt: new Date(), email: who.email, emailVerified: who.emailVerified }).where(eq(oauthIdentities.id, known.id));
+    // A token without email (Apple may leave it out) keeps the address recorded before.
+    await db.auth
+      .update(oauthIdentities)
+      .set({ lastLoginAt: new Date(), ...(who.email ? { email: who.email, emailVerified: who.emailVerified } : {}) })
+      .where(eq(oauthIdentities.id, known.id));
     return { kind: 'signin', userInternalId: known.userId, userPublicId: known.publicId, created: false };
   }
   if (!who.email) throw linkRefused('provider gave no email');
@@ -103,7 +110,7 @@ async function createSocialUser(db: Databases, who: ProviderIdentity & { email: 
     publicId,
     email: who.email,
     passwordHash: NO_PASSWORD,
-    fullName: null,
+    fullName: who.name ?? null,
     roleName: BUILT_IN_ROLES.user,
     extra: [
       db.auth.insert(oauthIdentities).values({ userId: userId as unknown as number, provider: who.provider, subject: who.subject, email: who.email, emailVerified: who.emailVerified, lastLoginAt: now }),

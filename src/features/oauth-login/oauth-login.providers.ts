@@ -1,4 +1,5 @@
 import { AppError } from '../../lib/errors';
+import type { AppleSigningKey } from './apple';
 import { fetchDiscovery, type ProviderMetadata } from './oidc';
 
 /**
@@ -6,7 +7,8 @@ import { fetchDiscovery, type ProviderMetadata } from './oidc';
  * `OIDC_<NAME>_ISSUER`, `OIDC_<NAME>_CLIENT_ID`, `OIDC_<NAME>_CLIENT_SECRET`, optional
  * `OIDC_<NAME>_AUDIENCES` (more client ids accepted on native id_tokens: iOS, Android apps).
  * Presets fill the issuer and the rules of the well-known providers; the route's `:provider`
- * is NAME in lower case.
+ * is NAME in lower case. Apple's browser flow also needs `OIDC_APPLE_TEAM_ID`, `OIDC_APPLE_KEY_ID`
+ * and `OIDC_APPLE_PRIVATE_KEY` (the .p8): its client secret is a JWT signed with that key.
  */
 export interface ProviderConfig {
   name: string;
@@ -22,25 +24,30 @@ export interface ProviderConfig {
   scope: string;
   /** False where the provider's `email_verified` cannot be trusted to mean the user owns it. */
   trustEmailVerified: boolean;
-  /** The browser flow needs what this service does not do yet (Apple: form_post). */
+  /** False when the browser flow is not configured (Apple without its signing key): native id-token sign-in only. */
   webFlow: boolean;
+  /** `form_post`: the provider POSTs the authorization response to the callback (a cross-site POST). */
+  responseMode: 'query' | 'form_post';
+  /** Apple: the client secret is an ES256 JWT signed with this key (clientSecret is then null). */
+  appleKey?: AppleSigningKey;
 }
 
 interface Preset {
   issuer: string;
   trustEmailVerified: boolean;
-  webFlow: boolean;
+  scope?: string;
+  responseMode?: 'form_post';
 }
 
 const PRESETS: Record<string, Preset> = {
-  google: { issuer: 'https://accounts.google.com', trustEmailVerified: true, webFlow: true },
+  google: { issuer: 'https://accounts.google.com', trustEmailVerified: true },
   // Personal Microsoft accounts. A work tenant sets OIDC_MICROSOFT_ISSUER to its own
   // https://login.microsoftonline.com/<tenant id>/v2.0 (the `common` issuer is a template,
   // which discovery refuses). Entra lets tenant admins set any unverified email: never trusted.
-  microsoft: { issuer: 'https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0', trustEmailVerified: false, webFlow: true },
-  // Apple's web flow answers with response_mode=form_post (a cross-site POST that a SameSite=Lax
-  // cookie does not follow) and a client secret JWT: native id-token sign-in only for now.
-  apple: { issuer: 'https://appleid.apple.com', trustEmailVerified: true, webFlow: false },
+  microsoft: { issuer: 'https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0', trustEmailVerified: false },
+  // Apple's scopes are `name email`; asking for either requires response_mode=form_post. Its
+  // email_verified is true for private relay addresses too (Apple forwards them to the user).
+  apple: { issuer: 'https://appleid.apple.com', trustEmailVerified: true, scope: 'openid name email', responseMode: 'form_post' },
 };
 
 const NAME = /^[a-z][a-z0-9]{0,31}$/;
@@ -63,17 +70,23 @@ export function providerConfig(env: object, name: string): ProviderConfig {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  const teamId = read(env, `${prefix}TEAM_ID`);
+  const keyId = read(env, `${prefix}KEY_ID`);
+  const privateKey = read(env, `${prefix}PRIVATE_KEY`);
+  const appleKey = name === 'apple' && teamId && keyId && privateKey ? { teamId, keyId, privateKey } : undefined;
   return {
     name,
     kind: github ? 'oauth2-github' : 'oidc',
     ...(github ? { apiUrl: new URL(read(env, `${prefix}API_URL`) ?? 'https://api.github.com') } : {}),
     issuer: new URL(issuer),
     clientId,
-    clientSecret: read(env, `${prefix}CLIENT_SECRET`) ?? null,
+    clientSecret: appleKey ? null : (read(env, `${prefix}CLIENT_SECRET`) ?? null),
     audiences: [clientId, ...extra],
-    scope: github ? 'read:user user:email' : 'openid email profile',
+    scope: github ? 'read:user user:email' : (preset?.scope ?? 'openid email profile'),
     trustEmailVerified: preset?.trustEmailVerified ?? true,
-    webFlow: preset?.webFlow ?? true,
+    webFlow: name !== 'apple' || appleKey !== undefined,
+    responseMode: preset?.responseMode ?? 'query',
+    ...(appleKey ? { appleKey } : {}),
   };
 }
 

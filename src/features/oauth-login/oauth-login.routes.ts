@@ -1,26 +1,40 @@
 import type { Context } from 'hono';
 import { eq } from 'drizzle-orm';
+import * as z from 'zod/mini';
 import { users } from '../../db/schema/auth';
 import { audit } from '../../lib/audit';
 import { getConfig } from '../../lib/config';
 import { AppError } from '../../lib/errors';
 import { factory, type AppEnv } from '../../lib/factory';
 import { defineRoute, PUBLIC } from '../../lib/route';
+import { issuesToDetails } from '../../lib/validation';
 import { endpoint } from '../../middleware/endpoint';
 import { ErrorResponse } from '../docs/common.schemas';
 import { TokenPairResponse } from '../auth/auth.schemas';
 import { openSessionFor, type AuthDeps } from '../auth/auth.service';
 import { isMfaEnabled, verifySecondFactor } from '../mfa/mfa.service';
 import { invalidCode } from './oauth-login.errors';
-import { providerConfig } from './oauth-login.providers';
-import { AuthorizeQuery, CallbackQuery, ExchangeBody, IdTokenBody, NativeSignInResponse, ProviderParams } from './oauth-login.schemas';
+import { providerConfig, type ProviderConfig } from './oauth-login.providers';
+import { AuthorizeQuery, CallbackForm, CallbackQuery, ExchangeBody, IdTokenBody, NativeSignInResponse, ProviderParams } from './oauth-login.schemas';
 import { consumeTicket, EXCHANGE_TTL_MS, LINK_TTL_MS, peekTicket, type Resolution } from './identities.service';
-import { allowedRedirect, finishAuthorization, issueExchangeCode, nativeSignIn, startAuthorization } from './oauth-login.service';
+import { allowedRedirect, finishAuthorization, type CallbackInput, type CallbackResult, issueExchangeCode, nativeSignIn, startAuthorization } from './oauth-login.service';
 
-/** `__Host-ubr_oauth`: HttpOnly, Secure, SameSite=Lax (sent on the provider's top-level redirect back), path /. */
-/** `__Host-`: Secure, Path=/, no Domain, so no sibling or subdomain can set or read it. */
+/**
+ * `__Host-ubr_oauth`, the flow's browser binding: HttpOnly, Secure, Path=/, no Domain (`__Host-`:
+ * no sibling or subdomain can set or read it), 10 min. SameSite=Lax is sent on the provider's
+ * top-level redirect back (GET). A form_post provider (Apple) sends the browser back with a
+ * cross-site POST, which a Lax cookie does not follow: its flows get SameSite=None. That adds no
+ * login-CSRF opening: the cookie only binds a state the attacker cannot know (32 random bytes,
+ * stored hashed, single use), and an attacker's own code and state posted into a victim's browser
+ * carry the victim's binding, not the attacker's. (Browsers that read None as Strict, iOS 12, fail
+ * the Apple web flow closed: a 400, never a sign-in.)
+ */
 const FLOW_COOKIE = '__Host-ubr_oauth';
-const flowCookie = (value: string, maxAge: number) => `${FLOW_COOKIE}=${value}; Max-Age=${maxAge}; Path=/; HttpOnly; Secure; SameSite=Lax`;
+const flowCookie = (value: string, maxAge: number, provider: ProviderConfig) =>
+  `${FLOW_COOKIE}=${value}; Max-Age=${maxAge}; Path=/; HttpOnly; Secure; SameSite=${provider.responseMode === 'form_post' ? 'None' : 'Lax'}`;
+
+/** Where the body middleware accepts an application/x-www-form-urlencoded body under /api (app.ts). */
+export const FORM_POST_CALLBACK_PATH = /^\/api\/v1\/auth\/oauth\/[a-z][a-z0-9]{0,31}\/callback$/;
 
 /** The flow cookie of this request (its value is base64url: nothing to decode). */
 function readFlowCookie(c: Context<AppEnv>): string | undefined {
@@ -56,8 +70,24 @@ const callbackRoute = defineRoute({
   request: { params: ProviderParams, query: CallbackQuery },
   responses: {
     302: { description: 'To redirectTo (never with our tokens in the URL)' },
-    400: { description: 'State unknown, spent, expired, of another provider or another browser', schema: ErrorResponse, codes: ['OAUTH_INVALID_STATE'] },
+    400: { description: 'State unknown, spent, expired, of another provider or another browser; or a form_post provider answering in the query', schema: ErrorResponse, codes: ['OAUTH_INVALID_STATE'] },
     404: { description: 'Unknown provider', schema: ErrorResponse, codes: ['OAUTH_UNKNOWN_PROVIDER'] },
+  },
+});
+const callbackPostRoute = defineRoute({
+  method: 'post',
+  path: '/:provider/callback',
+  summary:
+    'response_mode=form_post (Apple): the provider page posts an application/x-www-form-urlencoded body (`code`, `state`, `error`, and on the first authorization `user`, whose name names a new account); 303 to redirectTo as for the GET',
+  tags: ['auth'],
+  access: PUBLIC,
+  rateLimit: 'anonymous',
+  request: { params: ProviderParams },
+  responses: {
+    303: { description: 'To redirectTo (never with our tokens in the URL)' },
+    400: { description: 'No form body; state unknown, spent, expired, of another provider or another browser; posted from another origin; or a query-mode provider', schema: ErrorResponse, codes: ['OAUTH_INVALID_STATE'] },
+    404: { description: 'Unknown provider', schema: ErrorResponse, codes: ['OAUTH_UNKNOWN_PROVIDER'] },
+    502: { description: 'Provider discovery failed', schema: ErrorResponse, codes: ['OAUTH_PROVIDER_ERROR'] },
   },
 });
 const exchangeRoute = defineRoute({
@@ -103,6 +133,25 @@ function withParams(target: URL, params: Record<string, string>): string {
   return url.href;
 }
 
+/** The callback's redirect to redirectTo: a one-time code, a pending link, or an `error`. */
+async function callbackRedirect(c: Context<AppEnv>, provider: ProviderConfig, result: CallbackResult): Promise<string> {
+  if (!result.ok) {
+    audit(c, { action: 'oauth.login', outcome: 'failure', details: { provider: provider.name, reason: result.reason.slice(0, 100) } });
+    return withParams(result.redirectTo, { error: result.error });
+  }
+  const r = result.resolution;
+  auditResolution(c, provider.name, r, 'web');
+  if (r.kind === 'link') return withParams(result.redirectTo, { error: 'link_required', link_code: r.linkCode });
+  return withParams(result.redirectTo, { code: await issueExchangeCode(c.var.db, provider.name, r.userInternalId) });
+}
+
+/** The flow cookie is spent by any callback, and the rest of the response is read from the callback input. */
+function callbackInput(c: Context<AppEnv>, provider: ProviderConfig, method: 'GET' | 'POST', params: URLSearchParams): CallbackInput {
+  const browserBinding = readFlowCookie(c);
+  c.header('Set-Cookie', flowCookie('', 0, provider), { append: true });
+  return { params, method, origin: c.req.header('Origin'), browserBinding, callbackUrl: `${origin(c)}${c.req.path}` };
+}
+
 function auditResolution(c: Context<AppEnv>, provider: string, r: Resolution, route: 'web' | 'native') {
   if (r.kind === 'link') audit(c, { action: 'oauth.link_pending', outcome: 'success', targetId: r.userPublicId, details: { provider, route } });
   else audit(c, { action: r.created ? 'oauth.register' : 'oauth.login', outcome: 'success', actorId: r.userPublicId, targetId: r.userPublicId, details: { provider, route } });
@@ -116,22 +165,23 @@ export const oauthLoginRoutes = factory
     const redirectTo = allowedRedirect(c.env.OAUTH_REDIRECT_ALLOWLIST, c.req.valid('query').redirectTo);
     const callbackUrl = `${origin(c)}${c.req.path.replace(/\/authorize$/, '/callback')}`;
     const { location, browserBinding } = await startAuthorization(c.var.db, provider, redirectTo.href, callbackUrl);
-    c.header('Set-Cookie', flowCookie(browserBinding, 600), { append: true });
+    c.header('Set-Cookie', flowCookie(browserBinding, 600, provider), { append: true });
     return c.redirect(location, 302);
   })
   .get(callbackRoute.path, endpoint(callbackRoute), async (c) => {
     const provider = providerConfig(c.env, c.req.valid('param').provider);
-    const binding = readFlowCookie(c);
-    c.header('Set-Cookie', flowCookie('', 0), { append: true });
-    const result = await finishAuthorization(c.var.db, provider, new URL(c.req.url), binding, `${origin(c)}${c.req.path}`);
-    if (!result.ok) {
-      audit(c, { action: 'oauth.login', outcome: 'failure', details: { provider: provider.name, reason: result.reason.slice(0, 100) } });
-      return c.redirect(withParams(result.redirectTo, { error: result.error }), 302);
-    }
-    const r = result.resolution;
-    auditResolution(c, provider.name, r, 'web');
-    if (r.kind === 'link') return c.redirect(withParams(result.redirectTo, { error: 'link_required', link_code: r.linkCode }), 302);
-    return c.redirect(withParams(result.redirectTo, { code: await issueExchangeCode(c.var.db, provider.name, r.userInternalId) }), 302);
+    const input = callbackInput(c, provider, 'GET', new URL(c.req.url).searchParams);
+    return c.redirect(await callbackRedirect(c, provider, await finishAuthorization(c.var.db, provider, input)), 302);
+  })
+  .post(callbackPostRoute.path, endpoint(callbackPostRoute), async (c) => {
+    const provider = providerConfig(c.env, c.req.valid('param').provider);
+    const form = c.var.formBody;
+    if (!form) throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: '(body)', message: 'Expected an application/x-www-form-urlencoded body' }] });
+    const checked = z.safeParse(CallbackForm, Object.fromEntries(form));
+    if (!checked.success) throw new AppError(400, 'VALIDATION_ERROR', { details: issuesToDetails(checked.error.issues) });
+    const input = callbackInput(c, provider, 'POST', form);
+    // 303: the browser follows with a GET, whatever it posted.
+    return c.redirect(await callbackRedirect(c, provider, await finishAuthorization(c.var.db, provider, input)), 303);
   })
   .post(exchangeRoute.path, endpoint(exchangeRoute), async (c) => {
     const { code, mfaCode } = c.req.valid('json');

@@ -28,6 +28,16 @@ export const CallbackQuery = z.object({
   prompt: z.optional(z.string().check(z.maxLength(64))),
   hd: z.optional(z.string().check(z.maxLength(256))),
 });
+/** Apple's form_post: the same fields, `user` (JSON with the name, first authorization only) and an `id_token` we do not ask for (ignored). */
+export const CallbackForm = z.object({
+  state: z.optional(z.string().check(z.maxLength(512))),
+  code: z.optional(z.string().check(z.maxLength(4096))),
+  error: z.optional(z.string().check(z.maxLength(256))),
+  error_description: z.optional(z.string().check(z.maxLength(1024))),
+  iss: z.optional(z.string().check(z.maxLength(512))),
+  user: z.optional(z.string().check(z.maxLength(2048))),
+  id_token: z.optional(z.string().check(z.maxLength(8192))),
+});
 export const ExchangeBody = z.strictObject({
   code: Opaque('Code', 128),
   /** Required when the account has two-factor on: social sign-in is one factor. */

@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../../db/errors';
 import { randomToken, sha256Hex, timingSafeEqualStrings } from '../../lib/crypto';
 import { log } from '../../lib/log';
 import { invalidIdToken, invalidState, providerError, redirectNotAllowed } from './oauth-login.errors';
+import { appleClientSecret, appleUserName } from './apple';
 import { githubClaims } from './github';
 import { discover, unknownProvider, type ProviderConfig } from './oauth-login.providers';
 import { authorizationCode, exchangeCode, pkcePair, ProviderRefusal, providerKeys, verifyIdToken } from './oidc';
@@ -74,30 +75,61 @@ export async function startAuthorization(db: Databases, provider: ProviderConfig
     ...(oidc ? { nonce } : {}),
     code_challenge: challenge,
     code_challenge_method: 'S256',
+    ...(provider.responseMode === 'form_post' ? { response_mode: 'form_post' } : {}),
   }).toString();
   return { location: url.href, browserBinding };
 }
 
 export type CallbackResult = { redirectTo: URL } & ({ ok: true; resolution: Resolution } | { ok: false; error: string; reason: string });
 
+/** The provider's authorization response, as the callback received it. */
+export interface CallbackInput {
+  /** The query (GET), or the form body (POST, response_mode=form_post). */
+  params: URLSearchParams;
+  method: 'GET' | 'POST';
+  /** The POST's `Origin` header: a browser sends the provider's page origin (or `null`). */
+  origin: string | undefined;
+  /** The flow cookie's value. */
+  browserBinding: string | undefined;
+  callbackUrl: string;
+}
+
+/** Provider error codes that mean the user said no (Apple: `user_cancelled_authorize`). */
+const DENIED = new Set(['access_denied', 'user_cancelled_authorize']);
+
 /**
- * The provider's redirect back. Until the state is proven (known, unspent, same provider, same
- * browser) nothing is trusted, not even its redirectTo: those refusals throw (a 400 here). After
- * that, every outcome goes back to redirectTo, as a one-time code or an `error`.
+ * The provider's redirect (or form_post) back. Until the state is proven (known, unspent, same
+ * provider, same browser, the response mode we asked for) nothing is trusted, not even its
+ * redirectTo: those refusals throw (a 400 here). After that, every outcome goes back to
+ * redirectTo, as a one-time code or an `error`.
  */
-export async function finishAuthorization(db: Databases, provider: ProviderConfig, currentUrl: URL, browserBinding: string | undefined, callbackUrl: string): Promise<CallbackResult> {
-  const state = currentUrl.searchParams.get('state');
+export async function finishAuthorization(db: Databases, provider: ProviderConfig, input: CallbackInput): Promise<CallbackResult> {
+  const { params } = input;
+  if (new Set(params.keys()).size !== [...params.keys()].length) throw invalidState('a parameter was sent more than once');
+  // A form_post provider never answers in the query (the code would sit in URLs and logs), and a
+  // query provider never posts: the response mode we asked for, or nothing.
+  if (input.method !== (provider.responseMode === 'form_post' ? 'POST' : 'GET')) throw invalidState('response mode mismatch');
+  const state = params.get('state');
   if (!state) throw invalidState('no state');
+  if (input.method === 'POST' && input.origin !== undefined && input.origin !== 'null') {
+    // Defence in depth beside the state and the browser binding: the form comes from the
+    // provider's own page, not from another site posting a code into this browser.
+    const as = await discover(provider).catch((err: unknown) => {
+      throw providerError(`discovery failed: ${String(err)}`);
+    });
+    if (input.origin !== new URL(as.authorization_endpoint).origin) throw invalidState('form posted from another origin');
+  }
   const ticket = await consumeTicket(db, 'flow', state);
   if (!ticket) throw invalidState('unknown, expired or spent state');
   if (ticket.provider !== provider.name) throw invalidState('state of another provider');
   const data = ticket.data as unknown as FlowData;
-  if (!(await timingSafeEqualStrings(await sha256Hex(browserBinding ?? ''), data.browserHash))) throw invalidState('browser binding mismatch');
+  if (!(await timingSafeEqualStrings(await sha256Hex(input.browserBinding ?? ''), data.browserHash))) throw invalidState('browser binding mismatch');
   const redirectTo = new URL(data.redirectTo);
   try {
     const as = await discover(provider);
-    const code = authorizationCode(as, currentUrl.searchParams);
-    const tokens = await exchangeCode(as, provider, code, callbackUrl, data.verifier);
+    const code = authorizationCode(as, params);
+    const clientSecret = provider.appleKey ? await appleClientSecret(provider.appleKey, provider.clientId) : provider.clientSecret;
+    const tokens = await exchangeCode(as, { clientId: provider.clientId, clientSecret }, code, input.callbackUrl, data.verifier);
     if (provider.kind === 'oauth2-github') {
       return { redirectTo, ok: true, resolution: await resolveIdentity(db, identityFromClaims(provider, await githubClaims(provider, tokens.access_token))) };
     }
@@ -106,12 +138,14 @@ export async function finishAuthorization(db: Databases, provider: ProviderConfi
     // The token came over TLS from the token endpoint; its signature is checked all the same
     // (defence in depth), with iss, aud, exp, iat, the nonce of this flow and azp.
     const claims = await verifyIdToken(tokens.id_token, providerKeys(as.jwks_uri), { issuer: as.issuer, audiences: [provider.clientId], nonces: [data.nonce] });
+    // Apple posts the name once, unsigned, beside the code: used only to name a new account.
+    const name = provider.responseMode === 'form_post' ? appleUserName(params.get('user') ?? undefined) : null;
     // Provider tokens are dropped here: we call no provider API after sign-in, so none is stored.
-    return { redirectTo, ok: true, resolution: await resolveIdentity(db, identityFromClaims(provider, claims)) };
+    return { redirectTo, ok: true, resolution: await resolveIdentity(db, { ...identityFromClaims(provider, claims), name }) };
   } catch (err) {
     if (err instanceof ProviderRefusal) {
       log('warn', 'oauth callback refused', { provider: provider.name, reason: err.error });
-      return { redirectTo, ok: false, error: err.error === 'access_denied' ? 'access_denied' : 'provider_error', reason: err.error };
+      return { redirectTo, ok: false, error: DENIED.has(err.error) ? 'access_denied' : 'provider_error', reason: err.error };
     }
     const code = (err as { code?: string }).code;
     if (code === 'OAUTH_LINK_REFUSED') return { redirectTo, ok: false, error: 'link_refused', reason: (err as { reason?: string }).reason ?? '' };
