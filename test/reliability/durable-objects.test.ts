@@ -34,7 +34,7 @@ async function eventually(check: () => boolean, timeoutMs = 10_000): Promise<voi
 /** Opens a socket for `userId` with a ticket the hub issued, through the public stream route. */
 async function openSocket(userId: string, sessionId: string) {
   const { ticket } = await hub(userId).issueTicket(userId, sessionId);
-  const res = await call(`/api/v1/notifications/stream?ticket=${encodeURIComponent(ticket)}`, { headers: { Upgrade: 'websocket' } });
+  const res = await call(`/api/v1/notifications/stream?ticket=${encodeURIComponent(ticket)}`, { headers: { Upgrade: 'websocket' }, ip: freshIp() });
   expect(res.status).toBe(101);
   const ws = res.webSocket!;
   const messages: string[] = [];
