@@ -7,6 +7,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { NotificationHub } from '../../src/durable-objects/notification-hub';
 import type { RateLimiter } from '../../src/durable-objects/rate-limiter';
+import type { NotificationMessage } from '../../src/queues/notification-message';
 import { call, freshIp, json, registerUser } from '../helpers/api';
 import { wrongLogin } from '../security/rate-limit-helpers';
 import { consume, prepared, record } from '../features/notifications/notification-helpers';
@@ -110,7 +111,7 @@ describe('Durable Objects under reset and scale', () => {
     const sockets: Awaited<ReturnType<typeof openSocket>>[] = [];
     for (let i = 0; i < ids.length; i += 25) sockets.push(...(await Promise.all(ids.slice(i, i + 25).map((id) => openSocket(id, `s-${id}`)))));
     const tag = crypto.randomUUID().slice(0, 8);
-    const messages = [];
+    const messages: NotificationMessage[] = [];
     for (let i = 0; i < ids.length; i += 25) {
       messages.push(...(await Promise.all(ids.slice(i, i + 25).map(async (id) => (await prepared({ userId: id, channels: ['in_app'], category: 'transactional', kind: 'reliability.broadcast', content: { title: `broadcast ${tag}`, body: 'to everyone' } }))[0]!))));
     }

@@ -92,7 +92,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       if (kind !== '' || req.method !== 'POST') return void res.writeHead(405).end();
       s.stats.calls += 1;
       const key = String(req.headers['idempotency-key'] ?? '');
-      let subject = '';
+      let subject: string;
       try {
         subject = String((JSON.parse(body) as { subject?: unknown }).subject ?? '');
       } catch {
