@@ -150,6 +150,12 @@ describe('email over Resend (HTTP boundary)', () => {
     expect(await send(jsonResponse(422, { name: 'validation_error' }))).toMatchObject({ ok: false, retryable: false, reason: 'resend validation_error (HTTP 422)' });
   });
 
+  it('counts a 200 whose body was lost (cut off, read past the deadline) as delivered, not failed', async () => {
+    const cut = () => new Response('{"id":"re_', { status: 200, headers: { 'Content-Type': 'application/json' } });
+    const sender = new ResendEmailSender({ apiKey: 'k', from: FROM, fetch: httpStub([cut]).fetch });
+    expect(await sender.send(message('h@example.com'))).toEqual({ ok: true, provider: 'resend', providerMessageId: undefined });
+  });
+
   it('treats a network error or timeout as transient', async () => {
     const sender = new ResendEmailSender({ apiKey: 'k', from: FROM, fetch: () => Promise.reject(new DOMException('timed out', 'TimeoutError')) });
     expect(await sender.send(message('g@example.com'))).toMatchObject({ ok: false, retryable: true, reason: 'provider timeout' });

@@ -54,6 +54,12 @@ describe('Twilio SMS (HTTP boundary)', () => {
     expect(await send(jsonResponse(429, { code: 20429 }, { 'Retry-After': '5' }))).toMatchObject({ ok: false, retryable: true, retryAfterSeconds: 5 });
     expect(await send(jsonResponse(500, {}))).toMatchObject({ ok: false, retryable: true });
   });
+
+  it('counts a 201 whose body was cut off as sent: a retry would text the person twice', async () => {
+    const cut = new Response('{"sid":"SM', { status: 201, headers: { 'Content-Type': 'application/json' } });
+    const sender = new TwilioSmsSender({ accountSid: 'AC1', authToken: 't', sender: '+14155550199', provider: 'twilio-transactional', fetch: httpStub([cut]).fetch });
+    expect(await sender.send({ to: '+14155550100', body: 'x', notificationId: 'n' })).toEqual({ ok: true, provider: 'twilio-transactional', providerMessageId: undefined });
+  });
 });
 
 describe('SMS policy in the consumer', () => {

@@ -46,7 +46,9 @@ export class ResendEmailSender implements EmailSender {
       return networkFailure(PROVIDER, err);
     }
     const body = await readJson(res);
-    if (res.ok && typeof body.id === 'string') return { ok: true, provider: PROVIDER, providerMessageId: body.id };
+    // A 2xx means Resend took the mail, even when its body was lost on the way (cut off, or
+    // read past the deadline): calling that a failure would record a sent mail as failed.
+    if (res.ok) return { ok: true, provider: PROVIDER, providerMessageId: typeof body.id === 'string' ? body.id : undefined };
     // 409: the same idempotency key is in flight elsewhere; try again shortly.
     if (res.status === 409) return { ok: false, provider: PROVIDER, retryable: true, reason: 'idempotent request in progress (HTTP 409)', retryAfterSeconds: 30 };
     const name = typeof body.name === 'string' ? body.name.slice(0, 60) : 'error';

@@ -46,7 +46,8 @@ export class TwilioSmsSender implements SmsSender {
       return networkFailure(this.provider, err);
     }
     const body = await readJson(res);
-    if (res.ok && typeof body.sid === 'string') return { ok: true, provider: this.provider, providerMessageId: body.sid };
+    // A 2xx means Twilio queued the message even when its body did not arrive intact.
+    if (res.ok) return { ok: true, provider: this.provider, providerMessageId: typeof body.sid === 'string' ? body.sid : undefined };
     const code = typeof body.code === 'number' ? body.code : undefined;
     if (code !== undefined && OPTED_OUT.has(code)) {
       return { ok: false, provider: this.provider, retryable: false, optedOut: true, reason: `twilio ${code} recipient unsubscribed` };
