@@ -67,7 +67,10 @@ const tokenRoute = defineRoute({
   summary: 'Token endpoint: authorization_code (PKCE) and refresh_token (rotation, reuse detection)',
   tags: TAGS,
   access: PUBLIC,
-  rateLimit: 'none',
+  // Client secrets, codes and refresh tokens are guessed by failing: failures count on the
+  // auth tier per IP (5 per 15 min), a 2xx gives its slot back (a working client is not limited).
+  rateLimit: 'auth',
+  refundOnSuccess: true,
   responses: { 200: { description: 'Tokens', schema: TokenResponse }, 400: OAUTH_ERROR, 401: OAUTH_ERROR },
 });
 
@@ -77,7 +80,10 @@ const revokeRoute = defineRoute({
   summary: 'Token revocation (RFC 7009): revokes the token family',
   tags: TAGS,
   access: PUBLIC,
-  rateLimit: 'none',
+  // Client secrets, codes and refresh tokens are guessed by failing: failures count on the
+  // auth tier per IP (5 per 15 min), a 2xx gives its slot back (a working client is not limited).
+  rateLimit: 'auth',
+  refundOnSuccess: true,
   responses: { 200: { description: 'Revoked, or unknown (always 200)' }, 400: OAUTH_ERROR, 401: OAUTH_ERROR },
 });
 
@@ -87,7 +93,10 @@ const introspectRoute = defineRoute({
   summary: 'Token introspection (RFC 7662), for confidential clients',
   tags: TAGS,
   access: PUBLIC,
-  rateLimit: 'none',
+  // Client secrets, codes and refresh tokens are guessed by failing: failures count on the
+  // auth tier per IP (5 per 15 min), a 2xx gives its slot back (a working client is not limited).
+  rateLimit: 'auth',
+  refundOnSuccess: true,
   responses: { 200: { description: 'Token state', schema: IntrospectionResponse }, 400: OAUTH_ERROR, 401: OAUTH_ERROR },
 });
 
