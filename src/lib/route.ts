@@ -73,11 +73,6 @@ export interface RouteSpec {
     query?: z.ZodMiniType;
     params?: z.ZodMiniType;
   };
-  /**
-   * Data the handler needs about the caller, read in parallel with the session check (one
-   * round trip instead of two in sequence). Only awaited after authentication succeeded.
-   */
-  prefetch?: (db: Databases, userId: string) => Promise<unknown>;
   responses: Record<number, ResponseSpec>;
 }
 
