@@ -1,5 +1,4 @@
 import type * as z from 'zod/mini';
-import type { Databases } from '../db/client';
 import type { ErrorCode } from './errors';
 import type { Permission } from './permissions';
 
