@@ -1,5 +1,4 @@
 import type * as z from 'zod/mini';
-import type { Databases } from '../db/client';
 import type { ErrorCode } from './errors';
 import type { Permission } from './permissions';
 
@@ -73,11 +72,6 @@ export interface RouteSpec {
     query?: z.ZodMiniType;
     params?: z.ZodMiniType;
   };
-  /**
-   * Data the handler needs about the caller, read in parallel with the session check (one
-   * round trip instead of two in sequence). Only awaited after authentication succeeded.
-   */
-  prefetch?: (db: Databases, userId: string) => Promise<unknown>;
   responses: Record<number, ResponseSpec>;
 }
 

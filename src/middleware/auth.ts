@@ -4,7 +4,9 @@ import { getConfig } from '../lib/config';
 import { AppError } from '../lib/errors';
 import type { AppEnv } from '../lib/factory';
 import { getKeyRing, InvalidTokenError, verifyAccessToken } from '../security/jwt';
-import { callerPermissions, findSessionCaller, type CallerRow } from '../features/auth/caller.repository';
+import { callerPermissions, type CallerRow } from '../features/auth/caller.repository';
+import { checkCaller } from '../features/auth/user-state';
+import type { WindowDecision, WindowRule } from '../security/rate-limit/sliding-log';
 import type { UserRow } from '../features/users/users.service';
 
 export interface AuthContext {
@@ -19,12 +21,14 @@ export interface AuthContext {
   user: UserRow;
   /** Set when the caller authenticated with an API key (service call) instead of a session. */
   apiKeyId?: string;
+  /** The caller's profile, read with the session check (sessions only; null: no profile row). */
+  profile?: { fullName: string | null } | null;
+  /** The standard-tier decision, counted with the session check (see rate-limit.ts). */
+  standardLimit?: WindowDecision;
 }
 
 export interface AuthVariables {
   auth?: AuthContext;
-  /** What the route's spec asked to read alongside the session check (see RouteSpec.prefetch). */
-  prefetched?: Promise<unknown>;
 }
 
 export { CALLER_COLUMNS, type CallerRow } from '../features/auth/caller.repository';
@@ -68,13 +72,14 @@ function bearerToken(header: string | undefined): string {
   return m[1]!;
 }
 
-/** Verifies the Bearer access token and the live session behind it. Throws 401 on any doubt. */
 /**
- * @param onVerified called with the token's subject once the signature and claims check out,
- *   before the session query: a route can start reading its own data in parallel (the result
- *   is only used after the session check passed).
+ * Verifies the Bearer access token and the live session behind it. Throws 401 on any doubt.
+ * The session check is one RPC to the user's UserState object, which answers from memory or
+ * reads D1 (see src/durable-objects/user-state.ts): revocation is immediate because every
+ * write that revokes goes through that object (src/features/auth/user-state.ts).
+ * @param options.limit the standard tier's rule when this request is counted there too.
  */
-export async function resolveAuth(c: Context<AppEnv>, onVerified?: (userId: string) => void): Promise<AuthContext> {
+export async function resolveAuth(c: Context<AppEnv>, options: { limit?: WindowRule } = {}): Promise<AuthContext> {
   const token = bearerToken(c.req.header('Authorization'));
   const config = getConfig(c.env);
   const ring = await getKeyRing(c.env.JWT_SIGNING_KEYS);
@@ -87,10 +92,12 @@ export async function resolveAuth(c: Context<AppEnv>, onVerified?: (userId: stri
     }
     throw err;
   }
-  onVerified?.(claims.sub);
-  const row = await findSessionCaller(c.env.AUTH_DB, claims.sid, claims.sub, Date.now());
-  if (!row) throw new AppError(401, 'INVALID_TOKEN', { reason: 'session ended or user deleted', headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
-  return callerContext(row, { sessionId: claims.sid, sessionInternalId: row.sid });
+  const answer = await checkCaller(c.env, { userId: claims.sub, sessionId: claims.sid, ...(options.limit ? { limit: options.limit } : {}) });
+  if (!answer) throw new AppError(401, 'INVALID_TOKEN', { reason: 'session ended or user deleted', headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+  const auth = callerContext(answer.caller, { sessionId: claims.sid, sessionInternalId: answer.caller.sid });
+  auth.profile = answer.profile;
+  if (answer.limit) auth.standardLimit = answer.limit;
+  return auth;
 }
 
 /**

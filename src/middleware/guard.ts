@@ -6,7 +6,7 @@ import { apiPath, type RouteSpec } from '../lib/route';
 import { resolveApiKey } from './api-key-auth';
 import { assertAuthFailureBudget, recordAuthFailure } from './auth-failures';
 import { resolveAuth } from './auth';
-import { rateLimit } from './rate-limit';
+import { foldedStandardTier, rateLimit } from './rate-limit';
 
 /**
  * The route guard built from a route's spec: authentication (credentials from an IP that spent
@@ -32,17 +32,9 @@ export const guard = (spec: RouteSpec) => {
       if (apiKey !== undefined && access.kind !== 'permission') {
         throw new AppError(401, 'UNAUTHENTICATED', { message: 'This route needs a user session, not an API key', headers: { 'WWW-Authenticate': 'Bearer' } });
       }
-      const prefetch = spec.prefetch;
-      const onVerified = prefetch
-        ? (userId: string) => {
-            const pending = prefetch(c.var.db, userId);
-            pending.catch(() => {}); // settled by the handler; never an unhandled rejection if auth fails
-            c.set('prefetched', pending);
-          }
-        : undefined;
       let auth;
       try {
-        auth = apiKey !== undefined ? await resolveApiKey(c, apiKey) : await resolveAuth(c, onVerified);
+        auth = apiKey !== undefined ? await resolveApiKey(c, apiKey) : await resolveAuth(c, { limit: foldedStandardTier(c, spec) });
       } catch (err) {
         if (err instanceof AppError && err.status === 401) await recordAuthFailure(c, apiKey !== undefined ? 'apikey' : 'bearer', err);
         throw err;

@@ -5,7 +5,7 @@ import { AppError } from '../lib/errors';
 import type { AppEnv } from '../lib/factory';
 import { log } from '../lib/log';
 import { apiPath, type RateTier, type RouteSpec } from '../lib/route';
-import { rateLimitBackend, withTimeout, type LimitResult, type RateLimitBackend } from '../security/rate-limit/backend';
+import { fromDecision, rateLimitBackend, withTimeout, type LimitResult, type RateLimitBackend } from '../security/rate-limit/backend';
 import { accountKey, callerKey, clientIpKey, normaliseEmail } from '../security/rate-limit/client-key';
 import { rateLimitHeaders, tightest } from '../security/rate-limit/headers';
 import { trustedDevice } from './device';
@@ -149,6 +149,27 @@ async function generalTier(c: Context<AppEnv>, next: Next, tier: LimitedTier, ru
 }
 
 /**
+ * The standard tier's rule when this request is counted inside the session check (the user's
+ * UserState object, same RPC: no limiter round trip of its own), else undefined. That is a
+ * signed-in session (not an API key) on a route of the default tier, with the Durable Object
+ * backend (an Upstash deployment keeps counting in Redis) and no bypass.
+ */
+export function foldedStandardTier(c: Context<AppEnv>, spec: RouteSpec): { limit: number; windowMs: number } | undefined {
+  if (spec.rateLimit !== undefined || c.req.header('X-API-Key') !== undefined) return undefined;
+  const config = getConfig(c.env);
+  if (config.rateLimitBypass || config.upstash) return undefined;
+  const rule = config.rateLimits.standard;
+  return { limit: rule.limit, windowMs: rule.windowSeconds * 1000 };
+}
+
+/** The standard tier as counted by the session check: same headers and 429 as generalTier. */
+async function foldedTier(c: Context<AppEnv>, next: Next, result: LimitResult, rule: RateLimitRule): Promise<void> {
+  if (!result.allowed) throw tooManyRequests(result, rule);
+  await next();
+  setHeaders(c, result, rule);
+}
+
+/**
  * Rate limiting for one route, by its spec's tier (default: `standard` when signed in, else
  * `anonymous`; `none` skips it). Runs inside `guard`, after authentication. Every limited
  * response carries RateLimit-* and X-RateLimit-* headers, errors included; a 429 is the
@@ -166,6 +187,8 @@ export const rateLimit = (spec: RouteSpec): MiddlewareHandler<AppEnv> => {
       return next();
     }
     const tier: LimitedTier = declared ?? (c.var.auth ? 'standard' : 'anonymous');
+    const folded = tier === 'standard' ? c.var.auth?.standardLimit : undefined;
+    if (folded) return foldedTier(c, next, fromDecision(folded), config.rateLimits.standard);
     let backend: RateLimitBackend;
     try {
       backend = rateLimitBackend(c.env);

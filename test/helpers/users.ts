@@ -28,3 +28,12 @@ export async function me(token: string): Promise<Response> {
 export async function errorCode(res: Response): Promise<string> {
   return (await json<{ error: { code: string } }>(res)).error.code;
 }
+
+/**
+ * After a test edits AUTH_DB/APP_DB directly (behind the API): empties the user's UserState
+ * cache, as an operator must after a manual D1 edit (README "User state"). API writes do it
+ * themselves (src/features/auth/user-state.ts).
+ */
+export async function forgetCaller(userPublicId: string): Promise<void> {
+  await env.USER_STATE.get(env.USER_STATE.idFromName(userPublicId)).forget();
+}

@@ -15,6 +15,7 @@ import * as service from './auth.service';
 import { refresh } from './refresh.service';
 import { recoveryDeps } from './recovery.routes';
 import { closeLiveSockets, sendSecurityNotice } from './security-events';
+import { changingUsers } from './user-state';
 import { requestEmailVerification } from './recovery.service';
 import { issueMfaChallenge } from '../mfa/mfa-passkey.service';
 
@@ -174,7 +175,7 @@ export const authRoutes = factory
   })
   .post(logoutRoute.path, endpoint(logoutRoute), async (c) => {
     const auth = c.var.auth;
-    await service.revokeSession(c.var.db, auth.sessionInternalId, 'logout');
+    await changingUsers(c.env, [auth.userId], () => service.revokeSession(c.var.db, auth.sessionInternalId, 'logout'));
     audit(c, { action: 'auth.logout', outcome: 'success', targetId: auth.userId, details: { sessionId: auth.sessionId } });
     await afterResponse(c, 'closing live sockets', closeLiveSockets(c.env, auth.userId, { only: auth.sessionId }));
     return c.body(null, 204);
@@ -182,7 +183,7 @@ export const authRoutes = factory
   .post(changePasswordRoute.path, endpoint(changePasswordRoute), async (c) => {
     const auth = c.var.auth;
     try {
-      await service.changePassword(deps(c), auth, c.req.valid('json'));
+      await changingUsers(c.env, [auth.userId], () => service.changePassword(deps(c), auth, c.req.valid('json')));
     } catch (err) {
       audit(c, { action: 'auth.password_change', outcome: 'failure', targetId: auth.userId });
       throw err;
@@ -215,7 +216,7 @@ export const authRoutes = factory
   .delete(revokeSessionRoute.path, endpoint(revokeSessionRoute), async (c) => {
     const auth = c.var.auth;
     const { id } = c.req.valid('param');
-    if (!(await service.revokeOwnSession(c.var.db, auth.userInternalId, id))) throw new AppError(404, 'NOT_FOUND');
+    if (!(await changingUsers(c.env, [auth.userId], () => service.revokeOwnSession(c.var.db, auth.userInternalId, id)))) throw new AppError(404, 'NOT_FOUND');
     audit(c, { action: 'auth.session_revoke', outcome: 'success', targetId: auth.userId, details: { sessionId: id } });
     await afterResponse(c, 'closing live sockets', closeLiveSockets(c.env, auth.userId, { only: id }));
     return c.body(null, 204);

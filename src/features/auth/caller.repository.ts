@@ -35,19 +35,22 @@ export function callerPermissions(row: Pick<CallerRow, 'role_names' | 'perms'>):
 // in Node), for the same single statement; this string is built once per isolate instead. Its
 // liveness condition is the shared dead-session rule, rendered with `?3` as "now" (it binds
 // nothing itself: a bound value there would break every session check, not pass unseen).
-const SESSION_SQL = `SELECT ${CALLER_COLUMNS}, sessions.id AS sid
+const SESSION_SQL = `SELECT ${CALLER_COLUMNS}, sessions.id AS sid, sessions.expires_at
 FROM sessions JOIN users ON users.id = sessions.user_id
 WHERE sessions.public_id = ?1 AND users.public_id = ?2 AND ${new SQLiteAsyncDialect({ casing: 'snake_case' }).sqlToQuery(not(deadSession({ now: sql.raw('?3'), withUser: true }))).sql}`;
 
 /**
- * The hot-path session check: one AUTH_DB round trip checks the session (not revoked, not
+ * The session check (run by the UserState object on a miss): one AUTH_DB round trip checks the session (not revoked, not
  * expired), the user (not deleted) and loads roles and permissions, so a logout, a deletion or
  * a revoked role takes effect on the very next request. Parameters are bound; nothing is
  * interpolated. Null when the session is dead or does not belong to the user.
  */
-export function findSessionCaller(db: D1Database, sessionPublicId: string, userPublicId: string, now: number): Promise<(CallerRow & { sid: number }) | null> {
-  return db.prepare(SESSION_SQL).bind(sessionPublicId, userPublicId, now).first<CallerRow & { sid: number }>();
+export function findSessionSnapshot(db: D1Database, sessionPublicId: string, userPublicId: string, now: number): Promise<SessionSnapshot | null> {
+  return db.prepare(SESSION_SQL).bind(sessionPublicId, userPublicId, now).first<SessionSnapshot>();
 }
+
+/** A live session's caller, and until when the session lives (the user-state cache keeps it that long at most). */
+export type SessionSnapshot = CallerRow & { sid: number; expires_at: number };
 
 /** A live (not deleted) user by internal id, with roles and permissions read now. */
 export function findLiveCaller(db: D1Database, userInternalId: number): Promise<CallerRow | null> {

@@ -1,3 +1,4 @@
+import { changingUsers, forgetUsers } from './user-state';
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Databases } from '../../db/client';
 import { isUniqueViolation } from '../../db/errors';
@@ -82,7 +83,8 @@ export async function resetPassword(deps: RecoveryDeps, token: string, newPasswo
   if (policy) throw new AppError(400, 'VALIDATION_ERROR', { details: [{ field: 'newPassword', message: policy }] });
   const passwordHash = await hashPassword(newPassword);
   const spentNow = sql`(SELECT user_id FROM ${oneTimeTokens} WHERE token_hash = ${hash} AND used_at = ${now.getTime()})`;
-  const [spent] = await deps.db.auth.batch([
+  // Through the user's UserState object: the sessions this ends are refused on the next request.
+  const [spent] = await changingUsers(deps.env, [row.publicId], () => deps.db.auth.batch([
     deps.db.auth
       .update(oneTimeTokens)
       .set({ usedAt: now })
@@ -106,7 +108,7 @@ export async function resetPassword(deps: RecoveryDeps, token: string, newPasswo
       .update(oneTimeTokens)
       .set({ usedAt: now })
       .where(and(isNull(oneTimeTokens.usedAt), sql`${oneTimeTokens.userId} = ${spentNow}`)),
-  ]);
+  ]));
   if (spent.length === 0) throw invalidToken();
   return { userId: row.publicId, email: row.email };
 }
@@ -146,6 +148,7 @@ export async function verifyEmail(deps: RecoveryDeps, token: string): Promise<st
     .where(and(eq(users.id, spent[0]!.userId), isNull(users.deletedAt)))
     .returning({ publicId: users.publicId });
   if (!user) throw invalidToken();
+  await forgetUsers(deps.env, [user.publicId]);
   return user.publicId;
 }
 
@@ -191,9 +194,10 @@ export async function confirmEmailChange(deps: RecoveryDeps, token: string): Pro
     .where(and(eq(oneTimeTokens.tokenHash, hash), eq(oneTimeTokens.purpose, 'change_email'), isNull(oneTimeTokens.usedAt), gt(oneTimeTokens.expiresAt, now), isNull(users.deletedAt)))
     .get();
   if (!claim?.newEmail) throw invalidToken();
+  const newEmail = claim.newEmail;
   const spentNow = sql`(SELECT user_id FROM ${oneTimeTokens} WHERE token_hash = ${hash} AND used_at = ${now.getTime()})`;
   try {
-    const [spent, , , kept] = await deps.db.auth.batch([
+    const [spent, , , kept] = await changingUsers(deps.env, [claim.publicId], () => deps.db.auth.batch([
       deps.db.auth
         .update(oneTimeTokens)
         .set({ usedAt: now })
@@ -201,14 +205,14 @@ export async function confirmEmailChange(deps: RecoveryDeps, token: string): Pro
         .returning({ id: oneTimeTokens.id }),
       deps.db.auth
         .update(users)
-        .set({ email: claim.newEmail, emailVerifiedAt: now, updatedAt: now })
+        .set({ email: newEmail, emailVerifiedAt: now, updatedAt: now })
         .where(and(sql`${users.id} = ${spentNow}`, isNull(users.deletedAt))),
       deps.db.auth
         .update(sessions)
         .set({ revokedAt: now, revokedReason: 'email_change' })
         .where(and(isNull(sessions.revokedAt), sql`${sessions.userId} = ${spentNow}`, sql`${sessions.id} IS NOT ${claim.sessionId}`)),
       deps.db.auth.select({ publicId: sessions.publicId }).from(sessions).where(claim.sessionId === null ? sql`0` : and(eq(sessions.id, claim.sessionId), isNull(sessions.revokedAt))),
-    ]);
+    ]));
     if (spent.length === 0) throw invalidToken();
     return { userId: claim.publicId, newEmail: claim.newEmail, oldEmail: claim.oldEmail, keptSessionId: kept[0]?.publicId ?? null };
   } catch (err) {

@@ -1,3 +1,4 @@
+import { changingUsers } from './user-state';
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import { uuidv7 } from '../../lib/uuid';
 import { sessions, spentRefreshTokens, users } from '../../db/schema/auth';
@@ -97,13 +98,17 @@ export async function refresh(deps: AuthDeps, refreshToken: string, device: Devi
     const pair = await retryPair(deps, { sessionInternalId: spent.sessionId, sessionPublicId, spentAt: spent.spentAt, child: next, device, now });
     if (pair) return { ok: true, pair, retry: true, sessionId: sessionPublicId, userId: pair.user.id };
   }
-  const revoked = await db
-    .update(sessions)
-    .set({ revokedAt: now, revokedReason: 'refresh_reuse' })
-    .where(and(eq(sessions.id, spent.sessionId), isNull(sessions.revokedAt)))
-    .returning({ userId: sessions.userId });
-  const owner = revoked[0] ? await db.select({ publicId: users.publicId }).from(users).where(eq(users.id, revoked[0].userId)).get() : undefined;
-  return { ok: false, reuse: true, userId: owner?.publicId ?? null, sessionId: sessionPublicId };
+  // The owner first: the revocation goes through their UserState object (the stolen family's
+  // access tokens are refused on the next request).
+  const owner = await db.select({ publicId: users.publicId }).from(sessions).innerJoin(users, eq(users.id, sessions.userId)).where(eq(sessions.id, spent.sessionId)).get();
+  const revoked = await changingUsers(deps.env, [owner?.publicId], () =>
+    db
+      .update(sessions)
+      .set({ revokedAt: now, revokedReason: 'refresh_reuse' })
+      .where(and(eq(sessions.id, spent.sessionId), isNull(sessions.revokedAt)))
+      .returning({ userId: sessions.userId }),
+  );
+  return { ok: false, reuse: true, userId: revoked[0] ? (owner?.publicId ?? null) : null, sessionId: sessionPublicId };
 }
 
 /**

@@ -10,6 +10,7 @@ import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { DisableBody, EnableBody, MfaStatus, RecoveryCodes, SetupBody, SetupResponse } from './mfa.schemas';
 import { endOtherSessions } from '../auth/auth.service';
 import { closeLiveSockets, sendSecurityNotice } from '../auth/security-events';
+import { changingUsers } from '../auth/user-state';
 import * as service from './mfa.service';
 
 const statusRoute = defineRoute({
@@ -71,7 +72,7 @@ const deps = <E extends AppEnv>(c: Context<E>): service.MfaDeps => ({ db: c.var.
  */
 async function evictOtherDevices(c: Context<AuthedEnv>, event: 'mfa_enabled' | 'mfa_disabled') {
   const auth = c.var.auth;
-  const ended = await endOtherSessions(c.var.db, auth.userInternalId, auth.sessionInternalId, event);
+  const ended = await changingUsers(c.env, [auth.userId], () => endOtherSessions(c.var.db, auth.userInternalId, auth.sessionInternalId, event));
   audit(c, { action: 'security.sessions_ended', outcome: 'success', targetId: auth.userId, details: { reason: event, sessions: ended } });
   await afterResponse(
     c,

@@ -1,3 +1,4 @@
+import { changingUsers } from '../auth/user-state';
 import type { Context } from 'hono';
 import { audit } from '../../lib/audit';
 import { getConfig } from '../../lib/config';
@@ -163,7 +164,7 @@ async function approve(c: Context<AppEnv>) {
     .where(and(eq(sessions.publicId, sessionPublicId), isNull(users.deletedAt)))
     .get();
   if (!row) return html(c, errorPage('Sign-in failed.'), 400, consentCsp());
-  await revokeSession(d.db, row.sid, 'oauth_consent');
+  await changingUsers(c.env, [result.userId], () => revokeSession(d.db, row.sid, 'oauth_consent'));
   const scopes = await scopesForUser(d, client, r.scopes, row.uid);
   const code = await issueCode(d, { client, userInternalId: row.uid, scopes, redirectUri: r.redirectUri, codeChallenge: r.codeChallenge, nonce: r.nonce });
   audit(c, { action: 'oauth.consent', outcome: 'success', actorId: result.userId, targetId: result.userId, details: { clientId: r.clientId, scopes } });

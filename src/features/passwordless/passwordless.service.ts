@@ -1,3 +1,4 @@
+import { forgetUsers, publicIdOf } from '../auth/user-state';
 import { and, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { AuthDb, Databases } from '../../db/client';
 import { passwordlessFlows, users } from '../../db/schema/auth';
@@ -112,6 +113,8 @@ export async function finish(deps: PasswordlessDeps, method: Method, flowId: str
       .where(and(sql`${users.id} = ${spentNow}`, isNull(users.emailVerifiedAt))),
   ]);
   if (spent.length === 0 || spent[0]!.userId === null) return { ok: false, reason: 'spent' };
+  // The address may have been verified just now: the user's other sessions see it next request.
+  await forgetUsers(deps.env, [await publicIdOf(deps.db, spent[0]!.userId)]);
   return { ok: true, userInternalId: spent[0]!.userId };
 }
 

@@ -1,3 +1,4 @@
+import { changingUsers, roleHolders } from '../auth/user-state';
 import { audit } from '../../lib/audit';
 import { factory } from '../../lib/factory';
 import { defineRoute, permission } from '../../lib/route';
@@ -67,13 +68,15 @@ export const rolesRoutes = factory
   })
   .get(getRoute.path, endpoint(getRoute), async (c) => c.json(await service.getRole(c.var.db, c.req.valid('param').id)))
   .put(putRoute.path, endpoint(putRoute), async (c) => {
-    const role = await service.updateRole(c.var.db, ceilingOf(c.var.auth), c.req.valid('param').id, c.req.valid('json'));
+    const { id } = c.req.valid('param');
+    // Every holder's answer changes (permissions, role name): through each holder's UserState object.
+    const role = await changingUsers(c.env, await roleHolders(c.var.db, id), () => service.updateRole(c.var.db, ceilingOf(c.var.auth), id, c.req.valid('json')));
     audit(c, { action: 'role.update', outcome: 'success', targetId: role.id, details: { name: role.name, permissions: role.permissions } });
     return c.json(role);
   })
   .delete(deleteRoute.path, endpoint(deleteRoute), async (c) => {
     const { id } = c.req.valid('param');
-    const name = await service.deleteRole(c.var.db, ceilingOf(c.var.auth), id);
+    const name = await changingUsers(c.env, await roleHolders(c.var.db, id), () => service.deleteRole(c.var.db, ceilingOf(c.var.auth), id));
     audit(c, { action: 'role.delete', outcome: 'success', targetId: id, details: { name } });
     return c.body(null, 204);
   });

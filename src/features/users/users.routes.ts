@@ -8,6 +8,7 @@ import { AUTHENTICATED, defineRoute, permission } from '../../lib/route';
 import { endpoint, type AuthedEnv } from '../../middleware/endpoint';
 import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { closeLiveSockets, sendSecurityNotice } from '../auth/security-events';
+import { changingUsers, forgetUsers } from '../auth/user-state';
 import { ceilingOf } from '../roles/ceilings';
 import * as admin from './users-admin.service';
 import * as roleGrants from './user-roles.service';
@@ -24,7 +25,7 @@ import {
   UserResponse,
   UserRoleParams,
 } from './users.schemas';
-import { loadProfiles, loadUserView, readProfileName, toUserView } from './users.service';
+import { loadProfiles, loadUserView, toUserView } from './users.service';
 
 const notFound = { description: 'No such user, or not visible to the caller', schema: ErrorResponse };
 const ceiling = { description: 'PERMISSION_CEILING: the user holds permissions the caller lacks', schema: ErrorResponse, codes: ['PERMISSION_CEILING' as const] };
@@ -35,8 +36,6 @@ const meRoute = defineRoute({
   summary: 'The signed-in user',
   tags: ['users'],
   access: AUTHENTICATED,
-  // A plain read (no repair write) may run before the session is known to be live.
-  prefetch: (db, userId) => readProfileName(db, userId),
   responses: { 200: { description: 'The caller', schema: UserResponse }, 401: { description: 'Not signed in', schema: ErrorResponse } },
 });
 
@@ -129,7 +128,9 @@ const revokeRoute = defineRoute({
  */
 async function applyUpdate(c: Context<AuthedEnv>, id: string, changes: admin.UserChanges) {
   const auth = c.var.auth;
-  const { user, emailChange } = await admin.updateUser(c.var.db, ceilingOf(auth), id, changes, auth, await precondition(c, id));
+  const expected = await precondition(c, id);
+  // Through the user's UserState object: profile, email and ended sessions show on the next request.
+  const { user, emailChange } = await changingUsers(c.env, [id], () => admin.updateUser(c.var.db, ceilingOf(auth), id, changes, auth, expected));
   audit(c, { action: 'user.update', outcome: 'success', targetId: id, details: { fields: Object.keys(c.var.jsonBody as object) } });
   if (emailChange) {
     audit(c, { action: 'security.sessions_ended', outcome: 'success', targetId: id, details: { reason: 'email_changed_by_admin', sessions: emailChange.sessionsEnded } });
@@ -169,9 +170,11 @@ export const usersRoutes = factory
   .createApp()
   .get(meRoute.path, endpoint(meRoute), async (c) => {
     const auth = c.var.auth;
-    // The auth check read the user row; the profile was read alongside it (spec.prefetch).
-    const prefetched = (await c.var.prefetched) as { fullName: string | null } | undefined;
-    const fullName = prefetched ? prefetched.fullName : ((await loadProfiles(c.var.db, [auth.userId])).get(auth.userId) ?? null);
+    // The session check (UserState) answered with the user row and the profile: no D1 read here
+    // unless the profile row is missing (loadProfiles repairs it).
+    if (auth.profile) return c.json(toUserView(auth.user, auth.profile.fullName));
+    const fullName = (await loadProfiles(c.var.db, [auth.userId])).get(auth.userId) ?? null;
+    await forgetUsers(c.env, [auth.userId]);
     return c.json(toUserView(auth.user, fullName));
   })
   .get(listRoute.path, endpoint(listRoute), async (c) => {
@@ -194,21 +197,22 @@ export const usersRoutes = factory
   })
   .delete(deleteRoute.path, endpoint(deleteRoute), async (c) => {
     const { id } = c.req.valid('param');
-    await admin.softDeleteUser(c.var.db, ceilingOf(c.var.auth), id, await precondition(c, id));
+    const expected = await precondition(c, id);
+    await changingUsers(c.env, [id], () => admin.softDeleteUser(c.var.db, ceilingOf(c.var.auth), id, expected));
     audit(c, { action: 'user.delete', outcome: 'success', targetId: id });
     await afterResponse(c, 'closing live sockets', closeLiveSockets(c.env, id));
     return c.body(null, 204);
   })
   .post(restoreRoute.path, endpoint(restoreRoute), async (c) => {
     const { id } = c.req.valid('param');
-    const user = await admin.restoreUser(c.var.db, ceilingOf(c.var.auth), id);
+    const user = await changingUsers(c.env, [id], () => admin.restoreUser(c.var.db, ceilingOf(c.var.auth), id));
     audit(c, { action: 'user.restore', outcome: 'success', targetId: id });
     return c.json(user);
   })
   .put(grantRoute.path, endpoint(grantRoute), async (c) => {
     const { id, roleId } = c.req.valid('param');
     refuseOwnRoles(c, id);
-    const role = await roleGrants.grantRole(c.var.db, ceilingOf(c.var.auth), id, roleId);
+    const role = await changingUsers(c.env, [id], () => roleGrants.grantRole(c.var.db, ceilingOf(c.var.auth), id, roleId));
     audit(c, { action: 'role.grant', outcome: 'success', targetId: id, details: { role } });
     const user = await loadUserView(c.var.db, id);
     if (!user) throw new AppError(404, 'NOT_FOUND');
@@ -217,7 +221,7 @@ export const usersRoutes = factory
   .delete(revokeRoute.path, endpoint(revokeRoute), async (c) => {
     const { id, roleId } = c.req.valid('param');
     refuseOwnRoles(c, id);
-    const role = await roleGrants.revokeRole(c.var.db, ceilingOf(c.var.auth), id, roleId);
+    const role = await changingUsers(c.env, [id], () => roleGrants.revokeRole(c.var.db, ceilingOf(c.var.auth), id, roleId));
     audit(c, { action: 'role.revoke', outcome: 'success', targetId: id, details: { role } });
     return c.body(null, 204);
   });

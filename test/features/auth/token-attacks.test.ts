@@ -6,6 +6,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BASE, call, freshIp, json, registerUser } from '../../helpers/api';
 import { b64url, decodeToken, ed25519Signer, flipSignatureBit, forgeToken, fromB64url, generateSigningJwk, hs256Signer, validClaims, validHeader, without } from '../../helpers/tokens';
+import { forgetCaller } from '../../helpers/users';
 
 type Registered = Awaited<ReturnType<typeof registerUser>>;
 let user: Registered;
@@ -187,6 +188,7 @@ describe('tokens of ended sessions and deleted users', () => {
     const doomed = await registerUser();
     expect((await call('/api/v1/users/me', { token: doomed.accessToken })).status).toBe(200);
     await env.AUTH_DB.prepare('UPDATE users SET deleted_at = ? WHERE public_id = ?').bind(Date.now(), doomed.user.id).run();
+    await forgetCaller(doomed.user.id);
     await expectInvalidToken(await call('/api/v1/users/me', { token: doomed.accessToken }));
   });
 

@@ -9,7 +9,8 @@ type Json = Record<string, unknown>;
 describe('conditional GETs (ETag, If-None-Match)', () => {
   it('tags a single resource strongly and answers 304 with no body and the same tag', async () => {
     const u = await registerUser();
-    const first = await call('/api/v1/users/me', { token: u.accessToken });
+    // GET /users/:id reads D1 (GET /users/me is answered by the UserState object: no bookmark).
+    const first = await call(`/api/v1/users/${u.user.id}`, { token: u.accessToken });
     expect(first.status).toBe(200);
     const etag = first.headers.get('ETag')!;
     expect(etag).toMatch(/^"[A-Za-z0-9_-]{22}"$/);
@@ -17,7 +18,7 @@ describe('conditional GETs (ETag, If-None-Match)', () => {
     expect(first.headers.get('Vary')).toMatch(/X-API-Key/);
     await first.text();
 
-    const again = await call('/api/v1/users/me', { token: u.accessToken, headers: { 'If-None-Match': etag } });
+    const again = await call(`/api/v1/users/${u.user.id}`, { token: u.accessToken, headers: { 'If-None-Match': etag } });
     expect(again.status).toBe(304);
     expect(await again.text()).toBe('');
     expect(again.headers.get('ETag')).toBe(etag);
