@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import * as z from 'zod/mini';
 import { and, eq, isNull } from 'drizzle-orm';
-import { sessions } from '../../db/schema/auth';
+import { sessions, users } from '../../db/schema/auth';
 import { audit } from '../../lib/audit';
 import { getConfig } from '../../lib/config';
 import { sha256Hex } from '../../lib/crypto';
@@ -14,6 +14,7 @@ import { ErrorResponse, NoContent } from '../docs/common.schemas';
 import { ConsoleHandoverBody, ConsoleTokenResponse } from './auth.schemas';
 import { refresh, type RefreshResult } from './refresh.service';
 import type { AuthDeps } from './auth.service';
+import { changingUsers } from './user-state';
 
 /**
  * The admin console's refresh on reload (README "Admin console", threat model there). The
@@ -122,12 +123,16 @@ export const consoleSessionRoutes = factory
     const token = getCookie(c, CONSOLE_COOKIE);
     clearConsoleCookie(c);
     if (token !== undefined && token.length <= 256) {
-      // Only the session whose current token this is: a stale cookie ends nothing.
-      const ended = await c.var.db.auth
-        .update(sessions)
-        .set({ revokedAt: new Date(), revokedReason: 'logout' })
-        .where(and(eq(sessions.publicId, token.split('.')[0] ?? ''), eq(sessions.refreshHash, await sha256Hex(token)), isNull(sessions.revokedAt)))
-        .returning({ publicId: sessions.publicId });
+      // Only the session whose current token this is: a stale cookie ends nothing. The owner's
+      // UserState is held around the write, so the very next request with the session's access
+      // token is refused (the same commit point as POST /auth/logout).
+      const live = and(eq(sessions.publicId, token.split('.')[0] ?? ''), eq(sessions.refreshHash, await sha256Hex(token)), isNull(sessions.revokedAt));
+      const owner = await c.var.db.auth.select({ publicId: users.publicId }).from(sessions).innerJoin(users, eq(users.id, sessions.userId)).where(live).get();
+      const ended = owner
+        ? await changingUsers(c.env, [owner.publicId], () =>
+            c.var.db.auth.update(sessions).set({ revokedAt: new Date(), revokedReason: 'logout' }).where(live).returning({ publicId: sessions.publicId }),
+          )
+        : [];
       if (ended[0]) audit(c, { action: 'auth.logout', outcome: 'success', details: { sessionId: ended[0].publicId, via: 'console' } });
     }
     return c.body(null, 204);

@@ -1,3 +1,4 @@
+import { changingUsers } from '../auth/user-state';
 import { afterResponse } from '../../lib/after-response';
 import { audit } from '../../lib/audit';
 import { factory } from '../../lib/factory';
@@ -51,7 +52,8 @@ export const userSessionsRoutes = factory
   .get(listSessionsRoute.path, endpoint(listSessionsRoute), async (c) => c.json({ data: await userSessions(c.var.db, c.req.valid('param').id) }, 200))
   .delete(revokeSessionsRoute.path, endpoint(revokeSessionsRoute), async (c) => {
     const { id } = c.req.valid('param');
-    const ended = await revokeUserSessions(c.var.db, ceilingOf(c.var.auth), id);
+    // Held in the user's UserState around the write: the next request with any of them is refused.
+    const ended = await changingUsers(c.env, [id], () => revokeUserSessions(c.var.db, ceilingOf(c.var.auth), id));
     audit(c, { action: 'user.sessions_revoke', outcome: 'success', targetId: id, details: { sessions: ended } });
     await afterResponse(c, 'closing live sockets', closeLiveSockets(c.env, id));
     return c.json({ ended }, 200);

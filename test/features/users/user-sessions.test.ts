@@ -43,6 +43,9 @@ describe('GET/DELETE /users/:id/sessions, GET /users/:id/identities (operators)'
     const admin = await registerAdmin();
     const target = await registerUser();
     const second = await login(target.email, target.password);
+    // Both sessions answered once first, so the hot path's per-user state has them cached.
+    expect((await me(target.accessToken)).status).toBe(200);
+    expect((await me(second.accessToken)).status).toBe(200);
     const res = await call(`/api/v1/users/${target.user.id}/sessions`, { method: 'DELETE', token: admin.accessToken });
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ ended: 2 });
