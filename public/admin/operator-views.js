@@ -1,11 +1,11 @@
-// Operator views of other users' access (sessions, social identities) and the cross-user
+// Operator views of other users' access (sessions, social identities, API keys) and the cross-user
 // dead-letter list. Each is a call to the public API with the operator's token; the API's
 // permission checks and ceilings decide, the page shows their refusal.
 import { api } from './api.js';
 import { badge, explain, field, fmt, h, notificationsTable, pager, table } from './ui.js';
 
 /**
- * The sessions and identities sections of a user's detail page (users:read; ending them takes
+ * The sessions, identities and API keys sections of a user's detail page (users:read; ending them takes
  * users:write and is refused by the API beyond the operator's own permissions).
  * @param {{ id: string, email: string, deletedAt?: string | null }} user
  * @param {{ can: (perm: string) => boolean, act: (label: string, fn: () => Promise<unknown>) => Promise<unknown>, self: boolean }} ctx
@@ -51,6 +51,22 @@ export async function userAccess(user, { can, act, self }) {
     );
   } catch (err) {
     out.push(h('p', {}, `Identities unavailable: ${explain(err)}`));
+  }
+  out.push(h('h2', {}, 'API keys'));
+  try {
+    const { data } = await api('GET', `/users/${encodeURIComponent(user.id)}/api-keys`);
+    out.push(
+      table('Live API keys of this user', [
+        ['Name', (k) => k.name],
+        ['Prefix', (k) => k.prefix],
+        ['Permissions', (k) => k.permissions.join(', ')],
+        ['Created', (k) => fmt(k.createdAt)],
+        ['Expires', (k) => (k.expiresAt ? fmt(k.expiresAt) : 'never')],
+        ['Last used', (k) => (k.lastUsedAt ? fmt(k.lastUsedAt) : '—')],
+      ], data, (k) => k.id),
+    );
+  } catch (err) {
+    out.push(h('p', {}, `API keys unavailable: ${explain(err)}`));
   }
   return out;
 }

@@ -8,7 +8,8 @@ import { closeLiveSockets } from '../auth/security-events';
 import { ErrorResponse } from '../docs/common.schemas';
 import { IdentityListResponse } from '../oauth-login/oauth-login.schemas';
 import { ceilingOf } from '../roles/ceilings';
-import { revokeUserSessions, userIdentities, userSessions } from './user-sessions.service';
+import { ApiKeyList } from '../api-keys/api-keys.schemas';
+import { revokeUserSessions, userApiKeys, userIdentities, userSessions } from './user-sessions.service';
 import { AdminSessionListResponse, SessionsEndedResponse, UserIdParams } from './users.schemas';
 
 const notFound = { description: 'No such live user', schema: ErrorResponse };
@@ -47,6 +48,16 @@ const listIdentitiesRoute = defineRoute({
   responses: { 200: { description: 'Identities', schema: IdentityListResponse }, 404: notFound },
 });
 
+const listApiKeysRoute = defineRoute({
+  method: 'get',
+  path: '/:id/api-keys',
+  summary: "A user's live API keys (operators with users:read): prefix, permissions, dates; never the secret",
+  tags: ['users'],
+  access: permission('users:read'),
+  request: { params: UserIdParams },
+  responses: { 200: { description: 'Live API keys, newest first', schema: ApiKeyList }, 404: notFound },
+});
+
 export const userSessionsRoutes = factory
   .createApp()
   .get(listSessionsRoute.path, endpoint(listSessionsRoute), async (c) => c.json({ data: await userSessions(c.var.db, c.req.valid('param').id) }, 200))
@@ -58,4 +69,5 @@ export const userSessionsRoutes = factory
     await afterResponse(c, 'closing live sockets', closeLiveSockets(c.env, id));
     return c.json({ ended }, 200);
   })
-  .get(listIdentitiesRoute.path, endpoint(listIdentitiesRoute), async (c) => c.json({ data: await userIdentities(c.var.db, c.req.valid('param').id) }, 200));
+  .get(listIdentitiesRoute.path, endpoint(listIdentitiesRoute), async (c) => c.json({ data: await userIdentities(c.var.db, c.req.valid('param').id) }, 200))
+  .get(listApiKeysRoute.path, endpoint(listApiKeysRoute), async (c) => c.json({ data: await userApiKeys(c.var.db, c.req.valid('param').id) }, 200));

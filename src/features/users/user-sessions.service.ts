@@ -2,12 +2,13 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Databases } from '../../db/client';
 import { sessions, users } from '../../db/schema/auth';
 import { notFound } from '../../lib/errors';
+import { listKeys } from '../api-keys/api-keys.service';
 import { listSessions } from '../auth/auth.service';
 import { listIdentities } from '../oauth-login/identities.service';
 import { userWithin, type Ceiling } from '../roles/ceilings';
 import { ceilingError } from '../roles/roles.errors';
 
-/** Another user's sessions and identities, for operators (GET/DELETE /users/:id/sessions, GET /users/:id/identities). */
+/** Another user's sessions, identities and API keys, for operators (GET/DELETE /users/:id/sessions, GET /users/:id/identities, GET /users/:id/api-keys). */
 
 async function liveUserId(db: Databases, publicId: string): Promise<number> {
   const row = await db.auth.select({ id: users.id }).from(users).where(and(eq(users.publicId, publicId), isNull(users.deletedAt))).get();
@@ -22,6 +23,11 @@ export async function userSessions(db: Databases, publicId: string) {
 
 export async function userIdentities(db: Databases, publicId: string) {
   return listIdentities(db, await liveUserId(db, publicId));
+}
+
+/** The user's live API keys as the owner sees them: prefix and permissions, never the secret or its hash. */
+export async function userApiKeys(db: Databases, publicId: string) {
+  return listKeys(db, await liveUserId(db, publicId));
 }
 
 /**

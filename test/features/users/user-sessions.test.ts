@@ -113,4 +113,23 @@ describe('GET/DELETE /users/:id/sessions, GET /users/:id/identities (operators)'
     const body = await json<{ data: { provider: string; email: string }[] }>(res);
     expect(body.data).toEqual([expect.objectContaining({ provider: 'github', email: target.email })]);
   });
+  it("lists another user's live API keys without the secret, for users:read only, 404 for a deleted user", async () => {
+    const admin = await registerAdmin();
+    const target = await delegate(admin, ['users:read']);
+    const created = await call('/api/v1/api-keys', { token: target.accessToken, body: { name: 'report job', permissions: ['users:read'], expiresInDays: 7 } });
+    expect(created.status).toBe(201);
+    const key = await json<{ id: string; key: string; prefix: string }>(created);
+    const res = await call(`/api/v1/users/${target.user.id}/api-keys`, { token: admin.accessToken });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toContain(key.key.slice(key.prefix.length + 1));
+    const body = JSON.parse(text) as { data: Record<string, unknown>[] };
+    expect(body.data).toEqual([expect.objectContaining({ id: key.id, name: 'report job', prefix: key.prefix, permissions: ['users:read'] })]);
+    expect(Object.keys(body.data[0]!).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'permissions', 'prefix']);
+    const plain = await registerUser();
+    expect((await call(`/api/v1/users/${target.user.id}/api-keys`, { token: plain.accessToken })).status).toBe(403);
+    expect((await call(`/api/v1/users/${target.user.id}/api-keys`)).status).toBe(401);
+    expect((await call(`/api/v1/users/${target.user.id}`, { method: 'DELETE', token: admin.accessToken })).status).toBe(204);
+    expect((await call(`/api/v1/users/${target.user.id}/api-keys`, { token: admin.accessToken })).status).toBe(404);
+  });
 });
