@@ -35,6 +35,11 @@ describe('admin console assets', () => {
       expect(code, file).not.toMatch(/localStorage|sessionStorage|indexedDB|document\.cookie/);
       expect(code, file).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function/);
     }
-    expect(await asset('api.js')).toContain("credentials: 'omit'");
+    // Cookies ride only on the console-session routes (the HttpOnly refresh cookie's own path,
+    // with the CSRF header); every other API call omits them.
+    const api = await asset('api.js');
+    expect(api).toContain("const credentials = viaConsole ? 'same-origin' : 'omit';");
+    expect(api).toContain("if (viaConsole) headers['X-Console-Request'] = '1';");
+    expect(api).not.toMatch(/credentials:\s*'include'/);
   });
 });
