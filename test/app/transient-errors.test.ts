@@ -99,9 +99,11 @@ describe('transient storage failures', () => {
     expect(await profileCount(account.fullName)).toBe(0);
   });
 
-  it('answers 503 when the session check of a signed-in request hits a raw D1 failure', async () => {
+  it("answers 503 when a signed-in request's AUTH_DB read hits a raw D1 failure", async () => {
     const user = await registerUser();
-    const res = await callWithEnv({ AUTH_DB: downDb('D1_ERROR: D1 DB is overloaded. Too many requests queued.') }, '/api/v1/users/me', { token: user.accessToken });
+    // The session check itself is the UserState object's (its own binding); the session list
+    // reads AUTH_DB in the Worker.
+    const res = await callWithEnv({ AUTH_DB: downDb('D1_ERROR: D1 DB is overloaded. Too many requests queued.') }, '/api/v1/auth/sessions', { token: user.accessToken });
     await expectEnvelope(res, 503, 'SERVICE_UNAVAILABLE');
     expect(res.headers.get('Retry-After')).not.toBeNull();
   });

@@ -23,6 +23,23 @@ function countingAuthDb() {
   return { db, counter };
 }
 
+/** USER_STATE with a count of the session checks sent to it (the hot path's one round trip). */
+function countingUserState() {
+  const counter = { checks: 0 };
+  const ns = new Proxy(env.USER_STATE, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (typeof value !== 'function') return value;
+      if (prop !== 'get') return (value as (...a: unknown[]) => unknown).bind(target);
+      return (id: DurableObjectId) => {
+        counter.checks += 1;
+        return target.get(id);
+      };
+    },
+  });
+  return { ns, counter };
+}
+
 /** Well-formed keys that match nothing: each one costs a lookup unless the IP is refused first. */
 const badKey = () => `ubr_${'abcdefghij'}_${crypto.randomUUID().replace(/-/g, '').padEnd(43, 'x').slice(0, 43)}`;
 
@@ -73,16 +90,18 @@ describe('failed authentication is limited per IP before any lookup', () => {
     }, { timeout: 8000 });
   });
 
-  it('counts bearer failures too: a token of an ended session stops reaching the session query', async () => {
+  it('counts bearer failures too: a token of an ended session stops reaching the session check', async () => {
     const u = await registerUser();
     expect((await call('/api/v1/auth/logout', { method: 'POST', token: u.accessToken, ip: freshIp() })).status).toBe(204);
     const ip = freshIp();
-    const { db, counter } = countingAuthDb();
+    // The session check is the user's UserState object (one RPC per request): once the IP is
+    // refused, no further check is sent.
+    const { ns, counter } = countingUserState();
     const statuses: number[] = [];
-    for (let i = 0; i < LIMIT + 5; i++) statuses.push((await callWithEnv({ AUTH_DB: db }, '/api/v1/users/me', { ip, token: u.accessToken })).status);
+    for (let i = 0; i < LIMIT + 5; i++) statuses.push((await callWithEnv({ USER_STATE: ns }, '/api/v1/users/me', { ip, token: u.accessToken })).status);
     expect(statuses.slice(0, LIMIT).every((s) => s === 401)).toBe(true);
     expect(statuses.slice(LIMIT).every((s) => s === 429)).toBe(true);
-    expect(counter.reads).toBe(LIMIT);
+    expect(counter.checks).toBe(LIMIT);
 
     // Forged or malformed tokens count as well (no database read, but signature work).
     const other = freshIp();
