@@ -130,11 +130,16 @@ export async function startInstance({ configPath, tmp, app, baselines, peers, li
     }),
     plain('password-probe', baselines.passwordProbe),
     // Better Auth on its own D1 database (its schema, not ours), nodejs_compat as its docs ask.
-    plain('better-auth', peers.betterAuth, {
-      compatibilityFlags: [...new Set([...compat.compatibilityFlags, 'nodejs_compat'])],
-      d1Databases: { BA_DB: 'bench-better-auth' },
-      bindings: { BETTER_AUTH_SECRET: randomBytes(32).toString('base64url') },
-    }),
+    // Only when the caller built the peer (the bench does; the soak harness does not).
+    ...(peers?.betterAuth
+      ? [
+          plain('better-auth', peers.betterAuth, {
+            compatibilityFlags: [...new Set([...compat.compatibilityFlags, 'nodejs_compat'])],
+            d1Databases: { BA_DB: 'bench-better-auth' },
+            bindings: { BETTER_AUTH_SECRET: randomBytes(32).toString('base64url') },
+          }),
+        ]
+      : []),
     ...startupProbes.map((p) => ({ ...startupProbe(p.name, p.dir, p.main, p.modules), ...compat })),
   ];
 
